@@ -1,0 +1,49 @@
+# userpipe: `make run` starts everything locally, `make test` checks everything.
+# Only Python 3.11+ and make are assumed; the rest is installed into .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck pytest bench up down dashboards clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "userpipe needs Python 3.11+, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install userpipe with its dependencies
+
+run: install ## Start embedded PostgreSQL + the local API and run the pipeline every minute (live view)
+	$(BIN)/userpipe run
+
+test: install lint typecheck pytest ## ruff, mypy and the whole test suite (real PostgreSQL, real HTTP)
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+
+typecheck: install ## mypy
+	$(BIN)/mypy
+
+pytest: install ## pytest only
+	$(BIN)/pytest
+
+bench: install ## Benchmarks: print measured rates and ratios (not tests)
+	$(BIN)/python bench/run_all.py
+
+up: install ## docker-compose stack (PostgreSQL, Kestra, Grafana, local API) with a guided quick start
+	$(BIN)/userpipe quickstart
+
+down: ## Stop the docker-compose stack
+	docker compose down
+
+clean: ## Stop the embedded PostgreSQL and remove .venv and local state
+	-$(BIN)/userpipe db stop
+	rm -rf $(VENV) .userpipe dbt_project/target dbt_project/logs

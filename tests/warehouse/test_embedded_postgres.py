@@ -1,0 +1,61 @@
+"""The embedded PostgreSQL: starts, is reused across calls, survives its starter, stops."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from userpipe import warehouse
+
+
+def test_embedded_server_starts_once_and_is_reused(tmp_path: Path) -> None:
+    server = warehouse.EmbeddedPostgres(tmp_path)
+    try:
+        url = server.start()
+        assert url == server.start()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("userpipe",)
+        assert server.is_running()
+    finally:
+        assert server.stop()
+    assert not server.is_running()
+    assert not server.stop()
+
+
+def test_server_outlives_the_process_that_started_it(tmp_path: Path) -> None:
+    code = "from pathlib import Path; from userpipe import warehouse; "
+    code += f"print(warehouse.EmbeddedPostgres(Path({str(tmp_path)!r})).start())"
+    url = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    server = warehouse.EmbeddedPostgres(tmp_path)
+    try:
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        server.stop()
+
+
+def test_configured_url_wins_and_bad_url_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, "postgresql://nobody:secret@127.0.0.1:1/nowhere")
+    assert warehouse.database_url() == "postgresql://nobody:secret@127.0.0.1:1/nowhere"
+    with pytest.raises(warehouse.WarehouseError) as caught:
+        warehouse.connect()
+    message = str(caught.value)
+    assert "\n" not in message and "secret" not in message and "127.0.0.1:1" in message
+
+
+def test_dbt_env_splits_tcp_and_socket_urls() -> None:
+    env = warehouse.dbt_env("postgresql://u:p%40ss@db.example:6543/analytics")
+    assert env == {
+        "USERPIPE_PG_HOST": "db.example",
+        "USERPIPE_PG_PORT": "6543",
+        "USERPIPE_PG_USER": "u",
+        "USERPIPE_PG_PASSWORD": "p@ss",
+        "USERPIPE_PG_DBNAME": "analytics",
+    }
+    socket_env = warehouse.dbt_env("postgresql://postgres@localhost/userpipe?host=/run/pg")
+    assert socket_env["USERPIPE_PG_HOST"] == "/run/pg"
+    assert socket_env["USERPIPE_PG_PORT"] == "5432"

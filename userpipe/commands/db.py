@@ -1,0 +1,27 @@
+"""`userpipe db`: the database in use (embedded PostgreSQL unless USERPIPE_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from userpipe import warehouse
+
+app = typer.Typer(no_args_is_help=True, help="The database in use: print its URL, stop the embedded server.")
+
+
+@app.command("url")
+def url() -> None:
+    """Print the connection URL in use, starting the embedded PostgreSQL if needed."""
+    typer.echo(warehouse.database_url())
+
+
+@app.command("stop")
+def stop() -> None:
+    """Stop the embedded PostgreSQL (its data stays in $USERPIPE_HOME/pgdata)."""
+    if os.environ.get(warehouse.DATABASE_URL_ENV):
+        typer.echo(f"{warehouse.DATABASE_URL_ENV} is set: userpipe does not manage that server")
+        return
+    stopped = warehouse.EmbeddedPostgres(warehouse.home()).stop()
+    typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")

