@@ -133,7 +133,7 @@ class EmbeddedPostgres:
             capture_output=True,
             text=True,
             check=False,
-            **_run_as(),
+            user=_system_user(),
         )
         return result.returncode == 0
 
@@ -157,7 +157,7 @@ class EmbeddedPostgres:
                 capture_output=True,
                 text=True,
                 check=True,
-                **_run_as(),
+                user=_system_user(),
             )
             return True
 
@@ -191,7 +191,7 @@ class EmbeddedPostgres:
             capture_output=True,
             text=True,
             check=False,
-            **_run_as(),
+            user=_system_user(),
         )
         if result.returncode != 0:
             raise WarehouseError(f"initdb failed in {self.pgdata}: {_last_line(result.stderr)}")
@@ -208,7 +208,7 @@ class EmbeddedPostgres:
             check=False,
             # Own session: the server must not die with the terminal or the test run that started it.
             start_new_session=True,
-            **_run_as(),
+            user=_system_user(),
         )
         if result.returncode != 0:
             tail = _last_line(self.log_file.read_text()) if self.log_file.exists() else result.stderr
@@ -256,9 +256,9 @@ def _running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _run_as() -> dict[str, str]:
+def _system_user() -> str | None:
     """PostgreSQL refuses to run as root: run its programs as the wheel's system user then."""
-    return {"user": SYSTEM_USER_WHEN_ROOT} if _running_as_root() else {}
+    return SYSTEM_USER_WHEN_ROOT if _running_as_root() else None
 
 
 def _prepare_for_system_user(pgdata: Path) -> None:
