@@ -1,0 +1,224 @@
+"""The HTTP server: `/api/` and `/api/1.4/` like randomuser.me, plus `/_control/faults` for tests.
+
+`LocalApi` runs it on a free port in a background thread (a context manager); `serve` runs it in the
+foreground. Access lines go to the `randomuser_api.server` logger at INFO (quiet by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from randomuser_api.faults import Fault, FaultError, FaultPlan, coerce_plan, invalidate
+from randomuser_api.formats import CONTENT_TYPES, serialize
+from randomuser_api.generate import build_document
+from randomuser_api.params import parse_query
+
+log = logging.getLogger(__name__)
+
+API_PATHS = frozenset({"/api", "/api/", "/api/1.4", "/api/1.4/"})
+CONTROL_PATH = "/_control/faults"
+ERROR_500 = "Uh oh, something has gone wrong. Please tweet us @randomapi about the issue. Thank you."
+ERROR_429 = "Too many requests: slow down and retry after the Retry-After delay."
+
+
+class ApiServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer carrying the fault plan its handlers consult."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], faults: FaultPlan) -> None:
+        super().__init__(address, ApiHandler)
+        self.faults = faults
+        self.faults_lock = threading.Lock()
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    """Serves `/api/` (GET), `/_control/faults` (GET, PUT, DELETE)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "userpipe-randomuser/1.4"
+    server: ApiServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    # --- plumbing -------------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str = CONTENT_TYPES["json"],
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, orjson.dumps(obj), headers=headers)
+
+    def _path(self) -> tuple[str, dict[str, list[str]]]:
+        parts = urlsplit(self.path)
+        return parts.path, parse_qs(parts.query, keep_blank_values=True)
+
+    # --- verbs ----------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        path, query = self._path()
+        if path in API_PATHS:
+            self._api(query)
+        elif path == CONTROL_PATH:
+            self._json(200, self.server.faults.to_json())
+        else:
+            self._json(404, {"error": f"not found: {path}; the API is at /api/"})
+
+    def do_PUT(self) -> None:
+        path, _ = self._path()
+        if path != CONTROL_PATH:
+            self._json(405, {"error": "only /_control/faults accepts PUT"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            plan = FaultPlan.from_json(orjson.loads(raw or b"[]"))
+        except (orjson.JSONDecodeError, FaultError) as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        with self.server.faults_lock:
+            self.server.faults = plan
+        self._json(200, plan.to_json())
+
+    def do_DELETE(self) -> None:
+        path, _ = self._path()
+        if path != CONTROL_PATH:
+            self._json(405, {"error": "only /_control/faults accepts DELETE"})
+            return
+        with self.server.faults_lock:
+            self.server.faults = FaultPlan()
+        self._json(200, {"faults": []})
+
+    # --- the API --------------------------------------------------------------------------------------
+    def _api(self, query: dict[str, list[str]]) -> None:
+        with self.server.faults_lock:
+            plan = self.server.faults
+        faults = {f.kind: f for f in plan.take()}
+        if "slow" in faults:
+            time.sleep(faults["slow"].delay)
+        if "429" in faults:
+            retry = str(faults["429"].retry_after)
+            self._json(429, {"error": ERROR_429}, headers={"Retry-After": retry})
+            return
+        if "500" in faults:
+            self._json(500, {"error": ERROR_500})
+            return
+        req = parse_query(query)
+        doc = build_document(req)
+        if "invalid" in faults:
+            invalidate(doc["results"], faults["invalid"].fields)
+        body = serialize(doc, req.format)
+        content_type = CONTENT_TYPES[req.format]
+        if "malformed" in faults:
+            body = body[: max(1, len(body) // 2)] + b'",,}{"broken'
+        if "truncate" in faults:
+            self._truncated(body, content_type)
+            return
+        self._send(HTTPStatus.OK, body, content_type)
+
+    def _truncated(self, body: bytes, content_type: str) -> None:
+        """Announce the full length, send half, close: the client sees an incomplete read."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+
+FaultsArg = FaultPlan | Iterable[Fault] | None
+
+
+class LocalApi:
+    """The API on `host:port` (0 = a free port) in a background thread; use as a context manager.
+
+    >>> with LocalApi() as api:
+    ...     requests.get(api.url, params={"results": 10, "seed": "abc"})
+    """
+
+    def __init__(self, faults: FaultsArg = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = ApiServer((host, port), coerce_plan(faults))
+        self._thread: threading.Thread | None = None
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), int(address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The API endpoint, e.g. `http://127.0.0.1:PORT/api/`."""
+        return f"{self.base_url}/api/"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.base_url}{CONTROL_PATH}"
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._server.faults
+
+    def set_faults(self, faults: FaultsArg) -> FaultPlan:
+        """Replace the fault plan (None clears it); returns the plan now in force."""
+        plan = coerce_plan(faults)
+        with self._server.faults_lock:
+            self._server.faults = plan
+        return plan
+
+    def clear_faults(self) -> None:
+        self.set_faults(None)
+
+    def start(self) -> LocalApi:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                name=f"randomuser-api-{self.port}", daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> LocalApi:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, faults: FaultsArg = None) -> None:
+    """Run the API in the foreground until interrupted."""
+    server = ApiServer((host, port), coerce_plan(faults))
+    host_name, port_number = str(server.server_address[0]), server.server_address[1]
+    log.warning("randomuser-compatible API on http://%s:%s/api/", host_name, port_number)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
