@@ -1,0 +1,76 @@
+"""`userpipe api`: run our randomuser.me-compatible API (randomuser_api) in the foreground."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from userpipe.errors import UserpipeError
+
+if TYPE_CHECKING:
+    from randomuser_api.faults import Fault
+
+app = typer.Typer(no_args_is_help=True, help="Our randomuser.me API 1.4 compatible server, with fault switches.")
+
+FAULT_HELP = (
+    "Fault switch KIND or KIND:TIMES, repeatable. KIND is one of 429, 500, slow, truncate, malformed, invalid; "
+    "TIMES is how many API requests it applies to (-1 = always; default --fault-times). "
+    "Example: --fault 429:2 --fault slow."
+)
+
+
+def parse_fault_flags(
+    faults: list[str], times: int, delay: float, retry_after: int, invalid_fields: str | None
+) -> list[Fault]:
+    """Turn `--fault KIND[:TIMES]` flags into Fault objects; any mistake is one readable UserpipeError."""
+    from randomuser_api.faults import INVALID_VALUES, Fault, FaultError
+
+    fields = tuple(f.strip() for f in invalid_fields.split(",") if f.strip()) if invalid_fields else None
+    parsed: list[Fault] = []
+    for flag in faults:
+        kind, _, count = flag.partition(":")
+        try:
+            n = int(count) if count else times
+        except ValueError:
+            raise UserpipeError(f"--fault {flag}: TIMES must be an integer (-1 = always)") from None
+        try:
+            parsed.append(Fault(kind.strip().lower(), n, delay=delay, retry_after=retry_after,
+                                fields=fields or tuple(INVALID_VALUES)))
+        except FaultError as exc:
+            raise UserpipeError(f"--fault {flag}: {exc}") from None
+    return parsed
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on (0 = any free port)."),
+    fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),  # noqa: B008
+    fault_times: int = typer.Option(
+        -1, "--fault-times", help="Requests each --fault without :TIMES applies to (-1 = always)."
+    ),
+    delay: float = typer.Option(2.0, "--delay", help="Seconds the 'slow' fault waits before answering."),
+    retry_after: int = typer.Option(1, "--retry-after", help="Retry-After seconds sent with the 429 fault."),
+    invalid_fields: str | None = typer.Option(
+        None,
+        "--invalid-fields",
+        help="Comma list for the 'invalid' fault: email,gender,nat,age,latitude,picture,uuid (default: all; "
+        "user i of a page gets the i-th invalid value).",
+    ),
+) -> None:
+    """Serve GET /api/ and /api/1.4/ (randomuser 1.4 format) until Ctrl-C.
+
+    Faults can also be changed at runtime: PUT /_control/faults with
+    {"faults": [{"kind": "429", "times": 2}]}, GET to read them, DELETE to clear.
+    """
+    from randomuser_api.server import serve as run_server
+
+    if not 0 <= port <= 65535:
+        raise UserpipeError(f"--port {port}: must be 0..65535")
+    faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields)
+    typer.echo(f"randomuser-compatible API on http://{host}:{port}/api/ (Ctrl-C to stop)")
+    try:
+        run_server(host, port, faults)
+    except OSError as exc:
+        raise UserpipeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
