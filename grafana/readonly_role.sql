@@ -1,0 +1,56 @@
+-- The read-only role Grafana connects as: it may read marts.*, ops.* and public.incoming_users, nothing else.
+-- Idempotent. Run it as a superuser (event triggers need one) that is also the role creating the warehouse
+-- objects (the one dbt and userpipe connect as), so the default privileges below cover its future tables.
+-- Applied by the compose postgres init (/docker-entrypoint-initdb.d) and by tests/grafana. The password is
+-- set separately (grafana/postgres-init/20-grafana-reader-password.sh): none is stored here.
+
+do $$
+begin
+    if not exists (select from pg_roles where rolname = 'grafana_reader') then
+        create role grafana_reader login;
+    end if;
+end
+$$;
+
+alter role grafana_reader set default_transaction_read_only = on;
+alter role grafana_reader set statement_timeout = '10s';
+
+create schema if not exists marts;
+create schema if not exists ops;
+
+-- marts and ops: every table, now and later.
+grant usage on schema marts, ops to grafana_reader;
+grant select on all tables in schema marts, ops to grafana_reader;
+alter default privileges in schema marts grant select on tables to grafana_reader;
+alter default privileges in schema ops grant select on tables to grafana_reader;
+
+-- public: incoming_users only. dbt may (re)create it after this runs (first build, full refresh), so an
+-- event trigger grants it again whenever a table of that name appears.
+grant usage on schema public to grafana_reader;
+
+create or replace function public.grant_incoming_users_to_grafana_reader()
+returns event_trigger
+language plpgsql
+as $$
+begin
+    if to_regclass('public.incoming_users') is not null then
+        grant select on public.incoming_users to grafana_reader;
+    end if;
+exception when insufficient_privilege then
+    raise warning 'could not grant public.incoming_users to grafana_reader: %', sqlerrm;
+end
+$$;
+
+drop event trigger if exists grant_incoming_users_to_grafana_reader;
+create event trigger grant_incoming_users_to_grafana_reader
+    on ddl_command_end
+    when tag in ('CREATE TABLE', 'CREATE TABLE AS', 'ALTER TABLE')
+    execute function public.grant_incoming_users_to_grafana_reader();
+
+do $$
+begin
+    if to_regclass('public.incoming_users') is not null then
+        grant select on public.incoming_users to grafana_reader;
+    end if;
+end
+$$;
