@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "locales.json"
+_MAIL_UNSAFE = re.compile(r"[^a-z0-9'-]")
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ class CommonLists:
 
 
 def _mail(names: list[str], ascii_names: dict[str, str]) -> tuple[str, ...]:
-    """randomuser's email spelling: transliterated, spaces removed, lower case."""
-    return tuple(ascii_names.get(n, n).replace(" ", "").lower() for n in names)
+    """randomuser's email spelling: transliterated, lower case, spaces (and other non-word marks) removed."""
+    return tuple(_MAIL_UNSAFE.sub("", ascii_names.get(n, n).lower()) for n in names)
 
 
 @lru_cache(maxsize=1)

@@ -83,13 +83,13 @@ def de(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     phone = f"0{d.digits(3)}-{d.digits(7)}"
     cell = f"017{d.digits(1)}-{d.digits(7)}"
     serial = d.between(0, 49) if gender == "male" else d.between(50, 99)
-    svnr = f"{d.pick(_DE_PENSION)} {day:02d}{m:02d}{y - 1900} {last[:1]} {serial:02d}{d.between(0, 9)}"
+    svnr = f"{d.pick(_DE_PENSION)} {day:02d}{m:02d}{y % 100:02d} {last[:1]} {serial:02d}{d.between(0, 9)}"
     return phone, cell, {"name": "SVNR", "value": svnr}, None
 
 
 def dk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     y, m, day = dob
-    cpr = f"{day:02d}{m:02d}{y - 1900}-{d.digits(4)}"
+    cpr = f"{day:02d}{m:02d}{y % 100:02d}-{d.digits(4)}"
     return d.digits(8), d.digits(8), {"name": "CPR", "value": cpr}, None
 
 
@@ -118,7 +118,7 @@ def fr(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     y, m, _day = dob
     phone = f"0{d.between(1, 5)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}"
     cell = f"06-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}"
-    head = f"{1 if gender == 'male' else 2}{y - 1900}{m - 1:02d}{d.digits(8)}"
+    head = f"{1 if gender == 'male' else 2}{y % 100:02d}{m:02d}{d.digits(8)}"
     insee = f"{head} {97 - int(head) % 97:02d}"
     return phone, cell, {"name": "INSEE", "value": insee}, None
 

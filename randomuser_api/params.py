@@ -118,8 +118,9 @@ def parse_query(query: Query) -> ApiRequest:
         if asked and all(n in NATIONALITIES for n in asked):
             nats = asked
     if len(seed) == 18:  # randomuser: the last two hex digits of an 18-character seed pick the nationality
-        index = _int("0x" + seed[-2:]) if all(c in "0123456789abcdefABCDEF" for c in seed[-2:]) else None
-        if index is not None and index < len(NATIONALITIES):
+        suffix = seed[-2:]
+        index = int(suffix, 16) if all(c in "0123456789abcdefABCDEF" for c in suffix) else len(NATIONALITIES)
+        if index < len(NATIONALITIES):
             nats = (NATIONALITIES[index],)
     gender_text = (get.get("gender") or "").strip().lower()
     gender = gender_text if gender_text in ("male", "female") and not seed else None

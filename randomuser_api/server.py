@@ -217,7 +217,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, faults: FaultsArg = None) -
     """Run the API in the foreground until interrupted."""
     server = ApiServer((host, port), coerce_plan(faults))
     host_name, port_number = str(server.server_address[0]), server.server_address[1]
-    log.warning("randomuser-compatible API on http://%s:%s/api/", host_name, port_number)
+    log.info("randomuser-compatible API on http://%s:%s/api/", host_name, port_number)
     try:
         server.serve_forever()
     finally:

@@ -167,9 +167,15 @@ ENGLISH_STREET_SUFFIXES = ["Street", "Road", "Avenue", "Drive", "Lane", "Parade"
                            "Terrace", "Close", "Way", "Court"]
 
 
+def natural_order(name: str) -> str:
+    """Faker lists some Dutch names as "Bourgondië, van": write them as people do, "van Bourgondië"."""
+    base, comma, particle = name.partition(", ")
+    return f"{particle} {base}" if comma else name
+
+
 def dedupe(items: list[str], rng: random.Random) -> list[str]:
     """Unique, non-empty, capped at CAP (a seeded sample when longer), in a stable order."""
-    seen = sorted({i.strip() for i in items if i and i.strip()})
+    seen = sorted({natural_order(i.strip()) for i in items if i and i.strip()})
     if len(seen) > CAP:
         seen = sorted(rng.sample(seen, CAP))
     return seen
