@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from userpipe.commands import api, db
+from userpipe.commands import api, check, db
 from userpipe.errors import UserpipeError
 
 cli = typer.Typer(
@@ -23,6 +23,7 @@ cli = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 cli.add_typer(db.app, name="db")
+cli.command("check")(check.check)
 cli.add_typer(api.app, name="api", help="Our randomuser.me-compatible API: serve it, with fault switches.")
 
 

@@ -1,0 +1,117 @@
+"""Read one landed batch (and catalog facts) from PostgreSQL into DataFrames for the expectations.
+
+A batch is the set of users one dlt load added to raw.users (`_dlt_load_id`). Three small queries read only
+that batch's rows and the catalog, never the whole tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from quality.suite import CREDENTIAL_PATTERN, NUMBER_PATTERN
+from userpipe.errors import UserpipeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RAW_TABLE = ("raw", "users")
+INCOMING_TABLE = ("public", "incoming_users")
+LOADS_TABLE = ("raw", "_dlt_loads")
+
+# Postgres regexes: the Python `(?i)` flag becomes the `~*` operator.
+_PG_CREDENTIAL = CREDENTIAL_PATTERN.removeprefix("(?i)")
+
+INCOMING_BATCH_SQL = f"""
+select i.*,
+    case when i.latitude ~ '{NUMBER_PATTERN}' then i.latitude::float8 end as latitude_value,
+    case when i.longitude ~ '{NUMBER_PATTERN}' then i.longitude::float8 end as longitude_value,
+    i.age - extract(year from age(i.created_at, i.date_of_birth))::int as age_minus_dob_years
+from raw.users as r
+join public.incoming_users as i on i.user_id = r.uuid
+where r._dlt_load_id = %s
+"""
+
+RAW_BATCH_SQL = f"""
+select r.uuid,
+    (select string_agg(distinct k.key, ',' order by k.key)
+       from jsonb_path_query(r.payload::jsonb, 'strict $.** ? (@.type() == "object")') as o(obj),
+            jsonb_object_keys(o.obj) as k(key)
+      where k.key ~* '{_PG_CREDENTIAL}') as credential_keys
+from raw.users as r
+where r._dlt_load_id = %s
+"""
+
+CATALOG_SQL = """
+select n.nspname || '.' || t.relname as table_name,
+    a.attname as column_name,
+    case when exists (
+        select 1 from pg_index as x
+        where x.indrelid = t.oid and x.indisunique and x.indisvalid and x.indpred is null
+          and x.indnkeyatts = 1 and x.indkey[0] = a.attnum
+    ) then n.nspname || '.' || t.relname || '.' || a.attname end as unique_key
+from pg_class as t
+join pg_namespace as n on n.oid = t.relnamespace
+join pg_attribute as a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
+where (n.nspname, t.relname) in (('public', 'incoming_users'), ('raw', 'users'))
+order by table_name, a.attnum
+"""
+
+LATEST_LOAD_SQL = """
+select l.load_id from raw._dlt_loads as l
+where l.status = 0 and exists (select 1 from raw.users as r where r._dlt_load_id = l.load_id)
+order by l.inserted_at desc
+limit 1
+"""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One load's rows, ready for GX: incoming_users rows, raw rows, and catalog facts."""
+
+    load_id: str
+    incoming_users: pd.DataFrame
+    raw_users: pd.DataFrame
+    catalog: pd.DataFrame
+
+
+def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    row = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+    return bool(row and row[0])
+
+
+def latest_load_id(conn: psycopg.Connection) -> str:
+    """The newest completed dlt load that landed users; a one-line error when there is none."""
+    if not table_exists(conn, *LOADS_TABLE):
+        raise UserpipeError("no batch has landed yet (raw._dlt_loads is missing): run `userpipe ingest` first")
+    row = conn.execute(LATEST_LOAD_SQL).fetchone()
+    if row is None:
+        raise UserpipeError("no load in raw._dlt_loads landed users: run `userpipe ingest` first")
+    return str(row[0])
+
+
+def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
+    """The rows of load `load_id` in raw.users and public.incoming_users, plus the catalog facts."""
+    for schema, table in (LOADS_TABLE, RAW_TABLE, INCOMING_TABLE):
+        if not table_exists(conn, schema, table):
+            step = "ingest" if schema == "raw" else "transform"
+            raise UserpipeError(f"{schema}.{table} does not exist: run `userpipe {step}` first")
+    if conn.execute("select 1 from raw._dlt_loads where load_id = %s", (load_id,)).fetchone() is None:
+        raise UserpipeError(f"no load {load_id!r} in raw._dlt_loads: pass a load id `userpipe ingest` reported")
+    return Batch(
+        load_id=load_id,
+        incoming_users=_frame(conn, INCOMING_BATCH_SQL, (load_id,)),
+        raw_users=_frame(conn, RAW_BATCH_SQL, (load_id,)),
+        catalog=_frame(conn, CATALOG_SQL, ()),
+    )
+
+
+def _frame(conn: psycopg.Connection, sql: str, params: tuple[object, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    with conn.cursor() as cursor:
+        cursor.execute(sql.encode(), params)
+        columns = [column.name for column in cursor.description or ()]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)

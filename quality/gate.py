@@ -1,0 +1,237 @@
+"""The quality gate of one cycle: dbt tests plus the GX suites on the newest batch, recorded in ops.check_results.
+
+Checks only read: a failing check never deletes, moves or hides data. It is recorded (status `fail` or
+`error`), reported in the `CheckReport`, and makes `userpipe check` exit non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from quality import batch as batches
+from quality import results
+from quality.results import ERROR, FAIL, PASS, CheckResult
+from quality.suite import EXPECTED_ROWS, INGESTION_COUNT, LANDED_ROWS, SUITES
+from userpipe import warehouse
+from userpipe.errors import UserpipeError
+
+if TYPE_CHECKING:
+    from quality.context import GxProject
+
+log = logging.getLogger(__name__)
+
+DOCS_FOLDER = "gx_docs"
+OBSERVED_MAX_CHARS = 200
+CHECK_ORDER = {f"{suite}.{check.name}": i for i, (suite, check) in
+               enumerate((suite, check) for suite, checks in SUITES.items() for check in checks)}
+
+
+class DbtTester(Protocol):
+    """What the gate needs from userpipe.transform.Transformer: `test()` runs the dbt tests."""
+
+    def test(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every check of one run, where the data docs are, and how long it took."""
+
+    run_id: str
+    load_id: str
+    results: tuple[CheckResult, ...]
+    docs_index: Path | None
+    checked_at: datetime
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.failed)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_checks(
+    run_id: str,
+    expected_rows: int | None = None,
+    load_id: str | None = None,
+    transformer: DbtTester | None = None,
+    *,
+    run_dbt_tests: bool = True,
+    database_url: str | None = None,
+) -> CheckReport:
+    """Run the dbt tests and the GX suites on load `load_id` (default: the newest), store and return the results.
+
+    `expected_rows` is how many users ingestion reported new in that load (IngestResult.new); without it the
+    `ingestion_count` suite is skipped. `transformer` is a long-lived userpipe.transform.Transformer (one is
+    made when None). Raises UserpipeError (one line) only when there is nothing to check.
+    """
+    if expected_rows is not None and expected_rows < 0:
+        raise UserpipeError(f"expected rows must be >= 0, got {expected_rows}")
+    started = time.perf_counter()
+    checked_at = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    url = database_url or warehouse.database_url()
+    with warehouse.connect(url, autocommit=True) as conn:
+        resolved_load = load_id or batches.latest_load_id(conn)
+        batch = batches.read_batch(conn, resolved_load)
+        timings["read_batch"] = time.perf_counter() - started
+        found: list[CheckResult] = []
+        if run_dbt_tests:
+            lap = time.perf_counter()
+            found += _dbt_results(transformer)
+            timings["dbt_test"] = time.perf_counter() - lap
+        lap = time.perf_counter()
+        gx_results, docs_index = _gx_results(batch, run_id, expected_rows, checked_at)
+        found += gx_results
+        timings["gx"] = time.perf_counter() - lap
+        lap = time.perf_counter()
+        results.store(conn, run_id, found, checked_at)
+        timings["store"] = time.perf_counter() - lap
+    report = CheckReport(
+        run_id=run_id,
+        load_id=resolved_load,
+        results=tuple(found),
+        docs_index=docs_index,
+        checked_at=checked_at,
+        seconds=time.perf_counter() - started,
+        timings=timings,
+    )
+    for failure in report.failures:
+        log.info("check failed: %s %s (%s)", failure.source, failure.check_name, failure.observed_value)
+    return report
+
+
+def docs_dir() -> Path:
+    """Where the GX data docs site is written: `$USERPIPE_HOME/gx_docs`."""
+    return warehouse.home() / DOCS_FOLDER
+
+
+def _gx_results(
+    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime
+) -> tuple[list[CheckResult], Path | None]:
+    from quality.context import gx_project
+
+    try:
+        project = gx_project(docs_dir())
+        return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
+    except Exception as exc:  # an unexpected GX failure must be recorded, not lose the dbt results
+        log.exception("Great Expectations run failed")
+        return [CheckResult("gx.checkpoint", "gx", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))], None
+
+
+def _validate(
+    project: GxProject, batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime
+) -> list[CheckResult]:
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from quality.context import SUITE_ASSETS, trim_validations
+
+    frames = {
+        "incoming_users_batch": batch.incoming_users,
+        "raw_users_batch": batch.raw_users,
+        "warehouse_catalog": batch.catalog,
+    }
+    parameters: dict[str, Any] = {LANDED_ROWS: len(batch.raw_users)}
+    if expected_rows is not None:
+        parameters[EXPECTED_ROWS] = expected_rows
+    gx_run_id = RunIdentifier(run_name=run_id, run_time=checked_at)
+    found: list[CheckResult] = []
+    rendered: list[Any] = []
+    for suite_name, checkpoint in project.checkpoints.items():
+        if suite_name == INGESTION_COUNT and expected_rows is None:
+            continue
+        outcome = checkpoint.run(
+            batch_parameters={"dataframe": frames[SUITE_ASSETS[suite_name]]},
+            expectation_parameters=parameters,
+            run_id=gx_run_id,
+        )
+        for identifier, suite_result in outcome.run_results.items():
+            rendered += [identifier, ExpectationSuiteIdentifier(name=suite_name)]
+            found += sorted((_gx_result(suite_name, r, parameters) for r in suite_result.results),
+                            key=lambda result: CHECK_ORDER.get(result.check_name, len(CHECK_ORDER)))
+    trim_validations(project)
+    project.context.build_data_docs(resource_identifiers=rendered)
+    return found
+
+
+def _gx_result(suite_name: str, outcome: Any, parameters: dict[str, Any]) -> CheckResult:
+    config = outcome.expectation_config
+    name = f"{suite_name}.{(config.meta or {}).get('check', config.type)}"
+    details = outcome.result or {}
+    if _raised(outcome.exception_info):
+        return CheckResult(name, "gx", ERROR, observed_value=_short(_exception_message(outcome.exception_info)))
+    failing = details.get("unexpected_count")
+    return CheckResult(name, "gx", PASS if outcome.success else FAIL,
+                       failing_rows=None if failing is None else int(failing),
+                       observed_value=_short(_observed(details, config.kwargs, parameters)))
+
+
+def _observed(details: dict[str, Any], kwargs: dict[str, Any], parameters: dict[str, Any]) -> str | None:
+    """What the check saw, in a few words: a table-level value, or how many rows were off and examples."""
+    if details.get("observed_value") is not None:
+        expected = kwargs.get("value")
+        if isinstance(expected, dict) and "$PARAMETER" in expected:
+            expected = parameters.get(expected["$PARAMETER"])
+        suffix = "" if expected is None else f" (expected {expected})"
+        return f"{details['observed_value']}{suffix}"
+    if details.get("unexpected_count"):
+        examples = details.get("partial_unexpected_list", [])[:3]
+        return f"{details['unexpected_count']} of {details.get('element_count')} rows unexpected, e.g. {examples}"
+    return None
+
+
+def _raised(info: Any) -> bool:
+    if not info:
+        return False
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    return any(_raised(nested) for nested in info.values() if isinstance(nested, dict))
+
+
+def _exception_message(info: Any) -> str:
+    if "exception_message" in info:
+        return str(info["exception_message"])
+    for nested in info.values():
+        if isinstance(nested, dict) and _raised(nested):
+            return _exception_message(nested)
+    return "expectation raised an exception"
+
+
+def _dbt_results(transformer: DbtTester | None) -> list[CheckResult]:
+    """The dbt tests as CheckResults (a dbt run that cannot start is one `error` result)."""
+    try:
+        if transformer is None:
+            from userpipe.transform import Transformer
+
+            transformer = Transformer()
+        outcome = transformer.test()
+    except Exception as exc:
+        log.exception("dbt test failed to run")
+        return [CheckResult("dbt.test", "dbt", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))]
+    return [
+        CheckResult(str(test.name), "dbt", _dbt_status(str(test.status)),
+                    failing_rows=None if test.failures is None else int(test.failures),
+                    observed_value=_short(getattr(test, "message", None)))
+        for test in outcome.tests
+    ]
+
+
+def _dbt_status(status: str) -> str:
+    normalised = status.lower()
+    return normalised if normalised in {PASS, FAIL, results.WARN, ERROR, results.SKIPPED} else ERROR
+
+
+def _short(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(str(text).split())
+    return text if len(text) <= OBSERVED_MAX_CHARS else text[: OBSERVED_MAX_CHARS - 1] + "…"

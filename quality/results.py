@@ -1,0 +1,68 @@
+"""`ops.check_results`: one row per check per run, the gate's durable record (the dashboard reads it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+PASS = "pass"
+FAIL = "fail"
+WARN = "warn"
+ERROR = "error"
+SKIPPED = "skipped"
+FAILING_STATUSES = frozenset({FAIL, ERROR})
+
+DDL = """
+create schema if not exists ops;
+create table if not exists ops.check_results (
+    run_id text not null,
+    check_name text not null,
+    source text not null check (source in ('dbt', 'gx')),
+    status text not null check (status in ('pass', 'fail', 'warn', 'error', 'skipped')),
+    failing_rows bigint,
+    observed_value text,
+    checked_at timestamptz not null default now(),
+    primary key (run_id, source, check_name)
+);
+create index if not exists check_results_checked_at_idx on ops.check_results (checked_at desc);
+"""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: a dbt test or a GX expectation."""
+
+    check_name: str
+    source: str
+    status: str
+    failing_rows: int | None = None
+    observed_value: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING_STATUSES
+
+
+def ensure_table(conn: psycopg.Connection) -> None:
+    """Create the `ops` schema and `ops.check_results` when missing."""
+    conn.execute(DDL)
+
+
+def store(conn: psycopg.Connection, run_id: str, results: Sequence[CheckResult], checked_at: datetime) -> None:
+    """Record `results` for `run_id`, replacing that run's earlier rows (a re-run never duplicates)."""
+    with conn.transaction():
+        ensure_table(conn)
+        conn.execute("delete from ops.check_results where run_id = %s", (run_id,))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "insert into ops.check_results"
+                " (run_id, check_name, source, status, failing_rows, observed_value, checked_at)"
+                " values (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (run_id, r.check_name, r.source, r.status, r.failing_rows, r.observed_value, checked_at)
+                    for r in results
+                ],
+            )
