@@ -1,0 +1,207 @@
+"""One ingestion batch: randomuser API -> dlt -> `raw.users` (insert-only merge on uuid).
+
+`ingest()` validates its input before touching anything, runs the dlt pipeline (working dir under
+`$USERPIPE_HOME/dlt`), and on any failure drops dlt's pending packages so nothing of the batch lands later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser.helpers import (
+    IngestError,
+    parse_api_url,
+    parse_batch_size,
+    parse_first_page,
+    parse_nationalities,
+    parse_seed,
+    plan_batch,
+)
+from userpipe import warehouse
+from userpipe.errors import UserpipeError
+
+log = logging.getLogger(__name__)
+
+# dlt settings for the whole run: Arrow tables written as plain csv and loaded with COPY
+DLT_CONFIG: dict[str, Any] = {
+    "runtime.dlthub_telemetry": False,
+    "data_writer.disable_compression": True,
+    "normalize.data_writer.disable_compression": True,
+    "normalize.parquet_normalizer.add_dlt_id": True,  # Arrow rows get _dlt_id and _dlt_load_id
+    "normalize.parquet_normalizer.add_dlt_load_id": True,
+    "load.delete_completed_jobs": True,  # no copies of the users left in dlt's working dir
+    "load.truncate_staging_dataset": True,  # nor in raw_staging
+}
+
+
+class _ArrowJsonHintNotice(logging.Filter):
+    """Hides dlt's warning that the `json` hint differs from the Arrow `string` type: that is the design
+    (dlt stores json as Arrow strings itself) and it would print on every batch."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_ArrowJsonHintNotice())
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one batch did; `users_new` counts the rows the merge actually inserted."""
+
+    users_fetched: int
+    users_landed: int
+    users_new: int
+    seconds: float
+    seed: str
+    first_page: int
+    last_page: int
+    load_id: str
+    api_url: str
+    nat: tuple[str, ...] = ()
+
+    @property
+    def reproduce_args(self) -> str:
+        """The `userpipe ingest` arguments that fetch the same users again."""
+        nat = f" --nat {','.join(self.nat)}" if self.nat else ""
+        return f"--batch-size {self.users_fetched} --seed {self.seed} --page {self.first_page}{nat}"
+
+
+def ingest(
+    batch_size: int | str,
+    seed: str | None = None,
+    nat: str | Sequence[str] | None = None,
+    api_url: str | None = None,
+    database_url: str | None = None,
+    page: int | None = None,
+) -> IngestResult:
+    """Fetch `batch_size` users and land them in `raw.users`; IngestError (one line) on bad input or failure.
+
+    Without `seed` the batch continues the stream remembered in dlt state (a new seed the first time);
+    without `api_url` a local API is started in-process.
+    """
+    size = parse_batch_size(batch_size)
+    nats = parse_nationalities(nat)
+    given_seed = parse_seed(seed)
+    first_page = parse_first_page(page)
+    url = parse_api_url(api_url) if api_url else None
+    started = time.perf_counter()
+    pipeline = _pipeline(database_url or warehouse.database_url())
+    with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint:
+        try:
+            _drop_pending(pipeline, "left by an earlier run")
+            pipeline.sync_destination()
+            plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
+            log.info("fetching %s users from %s: seed %s, pages %s..%s",
+                     size, endpoint, plan.seed, plan.first_page, plan.last_page)
+            pipeline.run(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
+        except Exception as exc:
+            _drop_pending(pipeline, "of the failed batch")
+            raise _one_line_error(exc) from exc
+    load_id = _last_load_id(pipeline)
+    return IngestResult(
+        users_fetched=size,
+        users_landed=_landed_rows(pipeline),
+        users_new=_new_rows(pipeline, load_id),
+        seconds=round(time.perf_counter() - started, 3),
+        seed=plan.seed,
+        first_page=plan.first_page,
+        last_page=plan.last_page,
+        load_id=load_id,
+        api_url=endpoint,
+        nat=nats,
+    )
+
+
+def _pipeline(database_url: str) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=settings.PIPELINE_NAME,
+        pipelines_dir=str(warehouse.home() / "dlt"),
+        destination=dlt.destinations.postgres(credentials=_credentials(database_url)),
+        dataset_name=settings.DATASET_NAME,
+    )
+
+
+def _credentials(database_url: str) -> Any:
+    """dlt's PostgresCredentials for `database_url`; a URL without password (trust auth) gets an empty one,
+    which dlt would otherwise report as missing."""
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    credentials = PostgresCredentials()
+    credentials.parse_native_representation(database_url)
+    if credentials.password is None:
+        credentials.password = ""
+    return credentials
+
+
+@contextlib.contextmanager
+def _local_api_unless(api_url: str | None) -> Iterator[str]:
+    """`api_url`, or the URL of a LocalApi started for the duration of the batch."""
+    if api_url:
+        yield api_url
+        return
+    from randomuser_api import LocalApi
+
+    with LocalApi() as api:
+        yield api.url
+
+
+def _stream_state(pipeline: dlt.Pipeline) -> dict[str, Any] | None:
+    sources: dict[str, Any] = pipeline.state.get("sources", {})
+    stream = sources.get(settings.SOURCE_NAME, {}).get(settings.STREAM_STATE_KEY)
+    return stream if isinstance(stream, dict) else None
+
+
+def _drop_pending(pipeline: dlt.Pipeline, why: str) -> None:
+    if pipeline.has_pending_data:
+        packages = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
+        log.warning("dropping dlt packages %s: %s", why, ", ".join(packages))
+        pipeline.drop_pending_packages()
+
+
+def _one_line_error(exc: BaseException) -> UserpipeError:
+    """The most specific one-line error inside dlt's wrapping."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, UserpipeError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    step = exc.step if isinstance(exc, PipelineStepFailed) else "ingest"
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    lines = [line.strip() for line in str(root).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(root).__name__
+    return IngestError(f"dlt {step} step failed, nothing landed: {type(root).__name__}: {reason}")
+
+
+def _last_load_id(pipeline: dlt.Pipeline) -> str:
+    trace = pipeline.last_trace
+    load_info = trace.last_load_info if trace else None
+    if load_info is None or not load_info.loads_ids:
+        raise IngestError("dlt reported no load for this batch")
+    return str(load_info.loads_ids[-1])
+
+
+def _landed_rows(pipeline: dlt.Pipeline) -> int:
+    """Rows dlt normalized and loaded into `users` (read from dlt's trace)."""
+    trace = pipeline.last_trace
+    normalize_info = trace.last_normalize_info if trace else None
+    return int(normalize_info.row_counts.get(settings.TABLE_NAME, 0)) if normalize_info else 0
+
+
+def _new_rows(pipeline: dlt.Pipeline, load_id: str) -> int:
+    """Rows of this load present in `raw.users`: the users the insert-only merge inserted."""
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(settings.TABLE_NAME)
+        rows = client.execute_sql(f"select count(*) from {table} where _dlt_load_id = %s", load_id)
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,248 @@
+"""Input validation, page planning, fetching and parsing for the randomuser source.
+
+A batch of N users is the pages of one seed: `page_size = min(N, 5000)`, pages `first_page, first_page + 1, ...`,
+the last one possibly shorter. Each page becomes one Arrow table of `raw.users` rows.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pyarrow as pa
+import requests
+
+from ingestion.randomuser import settings
+from userpipe.errors import UserpipeError
+
+# `raw.users` as Arrow (dlt adds _dlt_load_id and _dlt_id); payload is JSON text, hinted `json` in the resource
+ARROW_SCHEMA = pa.schema([
+    pa.field("uuid", pa.string(), nullable=False),
+    pa.field("payload", pa.string(), nullable=False),
+    pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("request_seed", pa.string()),
+    pa.field("request_page", pa.int64()),
+    pa.field("api_version", pa.string()),
+])
+
+
+class IngestError(UserpipeError):
+    """Bad input, or an API that failed or answered something that is not a randomuser page."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One `/api/` request of a batch."""
+
+    seed: str
+    page: int
+    results: int
+    nat: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, str]:
+        params = {"results": str(self.results), "seed": self.seed, "page": str(self.page)}
+        if self.nat:
+            params["nat"] = ",".join(self.nat)
+        return params
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The pages a batch of `batch_size` users is fetched from."""
+
+    seed: str
+    first_page: int
+    batch_size: int
+
+    @property
+    def page_size(self) -> int:
+        return min(self.batch_size, settings.MAX_PAGE_SIZE)
+
+    @property
+    def page_count(self) -> int:
+        return -(-self.batch_size // self.page_size)
+
+    @property
+    def last_page(self) -> int:
+        return self.first_page + self.page_count - 1
+
+    def requests(self, nat: tuple[str, ...] = ()) -> list[PageRequest]:
+        size = self.page_size
+        return [
+            PageRequest(self.seed, self.first_page + i, min(size, self.batch_size - i * size), nat)
+            for i in range(self.page_count)
+        ]
+
+
+def parse_batch_size(value: int | str) -> int:
+    """`value` as a batch size in 1..100000, else IngestError."""
+    bounds = f"{settings.MIN_BATCH_SIZE}..{settings.MAX_BATCH_SIZE}"
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise IngestError(f"batch size must be a whole number in {bounds}, got {value!r}") from None
+    if not settings.MIN_BATCH_SIZE <= size <= settings.MAX_BATCH_SIZE:
+        raise IngestError(f"batch size must be in {bounds}, got {size}")
+    return size
+
+
+def parse_nationalities(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Nationality codes (any case, comma lists, repeated options) as sorted unique upper-case codes."""
+    if value is None:
+        return ()
+    parts = [value] if isinstance(value, str) else list(value)
+    codes = {code.strip().upper() for part in parts for code in part.split(",") if code.strip()}
+    unknown = sorted(codes - set(settings.NATIONALITIES))
+    if unknown:
+        raise IngestError(
+            f"unknown nationality {', '.join(unknown)}; choose from {' '.join(settings.NATIONALITIES)}"
+        )
+    return tuple(sorted(codes))
+
+
+def parse_seed(value: str | None) -> str | None:
+    """A seed as given (stripped), None when absent; it must be a non-empty URL-safe word."""
+    if value is None:
+        return None
+    seed = value.strip()
+    if not seed or not all(c.isalnum() or c in "-_." for c in seed) or len(seed) > 64:
+        raise IngestError(f"seed must be 1-64 letters, digits, '-', '_' or '.', got {value!r}")
+    return seed
+
+
+def parse_first_page(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= settings.MAX_PAGE:
+        raise IngestError(f"page must be in 1..{settings.MAX_PAGE}, got {value}")
+    return value
+
+
+def parse_api_url(value: str) -> str:
+    """An http(s) URL with a host, else IngestError."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IngestError(f"API URL must be an http(s) URL like https://randomuser.me/api/, got {value!r}")
+    return value.strip()
+
+
+def new_seed() -> str:
+    return "".join(secrets.choice(settings.SEED_ALPHABET) for _ in range(settings.SEED_LENGTH))
+
+
+def plan_batch(batch_size: int, seed: str | None, first_page: int | None,
+               stream: Mapping[str, Any] | None) -> BatchPlan:
+    """Where a batch comes from: the given seed (page 1 unless told), else the stream remembered in dlt
+    state (its next page), else a new seed. A stream that would run past page 10000 starts a new seed."""
+    if seed is not None:
+        plan = BatchPlan(seed, first_page or 1, batch_size)
+    elif stream and stream.get("seed"):
+        plan = BatchPlan(str(stream["seed"]), first_page or int(stream.get("next_page", 1)), batch_size)
+    else:
+        plan = BatchPlan(new_seed(), first_page or 1, batch_size)
+    if plan.last_page > settings.MAX_PAGE:
+        if seed is not None or first_page is not None:
+            raise IngestError(f"pages {plan.first_page}..{plan.last_page} pass randomuser's last page "
+                              f"{settings.MAX_PAGE}; use a lower --page")
+        plan = BatchPlan(new_seed(), 1, batch_size)
+    return plan
+
+
+def fetch_page(session: Any, api_url: str, request: PageRequest) -> bytes:
+    """The body of one page; retries live in `session` (dlt's retrying client). IngestError on failure."""
+    where = f"{api_url} (seed {request.seed}, page {request.page})"
+    try:
+        response = session.get(api_url, params=request.params())
+        response.raise_for_status()
+        return bytes(response.content)
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise IngestError(f"API {where} answered HTTP {status} after retries") from exc
+    except requests.Timeout as exc:
+        raise IngestError(f"API {where} timed out after retries") from exc
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        raise IngestError(f"cannot reach API {where}: {_connection_reason(exc)}") from exc
+    except requests.RequestException as exc:
+        raise IngestError(f"request to API {where} failed: {_short(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class Page:
+    """The landable content of one answer: keys, credential-free payloads and request metadata."""
+
+    uuids: list[str]
+    payloads: list[bytes]
+    seed: str
+    page: int
+    version: str | None
+    fetched_at: datetime
+
+    def to_arrow(self) -> pa.Table:
+        """The `raw.users` rows of this page (payload as JSON text, hinted `json` for dlt)."""
+        n = len(self.uuids)
+        return pa.Table.from_arrays([
+            pa.array(self.uuids, pa.string()),
+            pa.array(self.payloads, pa.string()),
+            pa.repeat(pa.scalar(self.fetched_at, ARROW_SCHEMA.field("fetched_at").type), n),
+            pa.repeat(pa.scalar(self.seed, pa.string()), n),
+            pa.repeat(pa.scalar(self.page, pa.int64()), n),
+            pa.repeat(pa.scalar(self.version, pa.string()), n),
+        ], schema=ARROW_SCHEMA)
+
+
+def parse_page(body: bytes, request: PageRequest, api_url: str) -> Page:
+    """Check that `body` is a complete randomuser page and strip the credential fields of every user."""
+    fetched_at = datetime.now(UTC)
+    where = f"{api_url} (seed {request.seed}, page {request.page})"
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        head = body[:40].decode("utf-8", "replace").strip().replace("\n", " ")
+        raise IngestError(f"API {where} answered malformed or truncated JSON ({exc}; starts {head!r})") from None
+    if not isinstance(document, dict):
+        raise IngestError(f"API {where} is not randomuser-compatible: the answer is not a JSON object")
+    if "error" in document and "results" not in document:
+        raise IngestError(f"API {where} answered an error: {_short(document['error'])}")
+    users = document.get("results")
+    if not isinstance(users, list):
+        raise IngestError(f"API {where} is not randomuser-compatible: no \"results\" list in the answer")
+    if len(users) != request.results:
+        raise IngestError(f"API {where} answered {len(users)} users, {request.results} were asked for")
+    info = document.get("info")
+    if not isinstance(info, dict):
+        info = {}
+    uuids, payloads = [], []
+    dumps, credentials = orjson.dumps, settings.CREDENTIAL_FIELDS
+    for position, user in enumerate(users):
+        login = user.get("login") if isinstance(user, dict) else None
+        uuid = login.get("uuid") if isinstance(login, dict) else None
+        if not isinstance(login, dict) or not isinstance(uuid, str) or not uuid:
+            raise IngestError(f"API {where}: user {position} has no login.uuid")
+        for name in credentials:
+            login.pop(name, None)
+        uuids.append(uuid)
+        payloads.append(dumps(user))
+    version = info.get("version")
+    return Page(
+        uuids=uuids,
+        payloads=payloads,
+        seed=str(info.get("seed") or request.seed),
+        page=request.page,
+        version=str(version) if version is not None else None,
+        fetched_at=fetched_at,
+    )
+
+
+def _connection_reason(exc: Exception) -> str:
+    """'[Errno 111] Connection refused' rather than urllib3's whole retry story."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+    return found.group(0).strip() if found else _short(exc)
+
+
+def _short(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 160 else text[:157] + "..."

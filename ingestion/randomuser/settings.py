@@ -1,0 +1,38 @@
+"""Constants of the randomuser source: limits, nationalities, retry policy, table and column names."""
+
+from __future__ import annotations
+
+SOURCE_NAME = "randomuser"
+TABLE_NAME = "users"
+PIPELINE_NAME = "userpipe_randomuser"
+DATASET_NAME = "raw"
+
+MIN_BATCH_SIZE = 1
+MAX_BATCH_SIZE = 100_000
+MAX_PAGE_SIZE = 5000  # randomuser answers at most 5000 results per request
+MAX_PAGE = 10_000  # randomuser's highest page number
+
+# randomuser 1.4's nationalities (the `nat` parameter), upper case
+NATIONALITIES: tuple[str, ...] = (
+    "AU", "BR", "CA", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "IE",
+    "IN", "IR", "MX", "NL", "NO", "NZ", "RS", "TR", "UA", "US",
+)
+
+# login.* fields that never land anywhere (payload, columns, dlt's files)
+CREDENTIAL_FIELDS: tuple[str, ...] = ("password", "salt", "md5", "sha1", "sha256")
+
+SEED_ALPHABET = "abcdef0123456789"
+SEED_LENGTH = 16
+
+# HTTP: bounded retries, so a failing API ends in an error within seconds
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 20.0  # a 5000-user page of the public API can take a few seconds
+MAX_ATTEMPTS = 4  # first try + 3 retries on 429, 5xx, connection errors and timeouts
+BACKOFF_FACTOR = 0.5  # waits 0.5, 1, 2 s (or Retry-After)
+MAX_RETRY_DELAY_SECONDS = 5.0  # Retry-After is honoured up to this many seconds
+
+# pages fetched at once: overlaps network/API time with parsing
+FETCH_WORKERS = 2
+
+# dlt state key (source state) remembering where the stream of users continues
+STREAM_STATE_KEY = "stream"
