@@ -1,0 +1,53 @@
+"""Benchmark: users generated and serialised per second by randomuser_api, on one core.
+
+Run: `.venv/bin/python bench/bench_api.py [--rounds N]`. Measures `build_response` in-process
+(results=5000, JSON) and a real HTTP GET against LocalApi, and prints users/s for each.
+The target is >= 30,000 users/s in-process. A benchmark, not a test: it prints, it does not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import requests
+
+from randomuser_api import MAX_RESULTS, LocalApi, build_response
+
+TARGET = 30_000
+
+
+def bench_in_process(rounds: int) -> float:
+    build_response({"results": "10", "seed": "warm-up"})  # load the data files once
+    started = time.perf_counter()
+    for page in range(1, rounds + 1):
+        build_response({"results": str(MAX_RESULTS), "seed": "bench", "page": str(page)})
+    return rounds * MAX_RESULTS / (time.perf_counter() - started)
+
+
+def bench_http(rounds: int) -> float:
+    with LocalApi() as api, requests.Session() as session:
+        session.get(api.url, params={"results": 10}, timeout=60).raise_for_status()
+        started = time.perf_counter()
+        for page in range(1, rounds + 1):
+            response = session.get(api.url, params={"results": MAX_RESULTS, "seed": "bench", "page": page},
+                                   timeout=60)
+            response.raise_for_status()
+            assert len(response.json()["results"]) == MAX_RESULTS
+        return rounds * MAX_RESULTS / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10, help="requests of 5000 users per measurement")
+    args = parser.parse_args()
+    in_process = bench_in_process(args.rounds)
+    http = bench_http(args.rounds)
+    verdict = "meets" if in_process >= TARGET else "MISSES"
+    print(f"build_response (in-process, results={MAX_RESULTS}, json): {in_process:,.0f} users/s "
+          f"({verdict} the {TARGET:,} users/s target)")
+    print(f"HTTP GET via LocalApi (results={MAX_RESULTS}, client parses JSON): {http:,.0f} users/s")
+
+
+if __name__ == "__main__":
+    main()
