@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from randomuser_api.dates import DOB_RANGE, REGISTERED_RANGE, Stamper
@@ -98,17 +102,41 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
     return users
 
 
+def build_response(params: Query | ApiRequest | None = None) -> bytes:
+    """The response body for a query (e.g. `{"results": "10", "seed": "abc"}`) or a parsed ApiRequest."""
+    req = params if isinstance(params, ApiRequest) else parse_query(params or {})
+    return serialize(build_document(req), req.format)
+
+
 def build_document(req: ApiRequest) -> dict[str, Any]:
     """`{"results": [...], "info": {...}}` (no `info` with noinfo)."""
-    users = generate_users(req)
+    with _gc_paused():
+        users = generate_users(req)
     doc: dict[str, Any] = {"results": users}
     if not req.noinfo:
         doc["info"] = {"seed": req.seed, "results": len(users), "page": req.page, "version": VERSION}
     return doc
 
 
-def build_response(params: Query | ApiRequest | None = None) -> bytes:
-    """The response body for a query (e.g. `{"results": "10", "seed": "abc"}`) or a parsed ApiRequest."""
-    req = params if isinstance(params, ApiRequest) else parse_query(params or {})
-    return serialize(build_document(req), req.format)
+_gc_lock = threading.Lock()
+_gc_state = {"pausers": 0, "was_enabled": False}
 
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building thousands of acyclic dicts (it would rescan them repeatedly).
+
+    Counted under a lock, so concurrent server threads restore the GC only when the last one is done.
+    """
+    with _gc_lock:
+        if _gc_state["pausers"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["pausers"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["pausers"] -= 1
+            if _gc_state["pausers"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()

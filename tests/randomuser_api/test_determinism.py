@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from randomuser_api import build_response
+import requests
+
+from randomuser_api import LocalApi, build_response
 
 from .conftest import Client
 
@@ -58,3 +61,12 @@ def test_eighteen_char_seed_picks_nationality_from_last_two_hex(client: Client) 
     # randomuser: seed of 18 chars = 16-char seed + nationality index in hex ("02" -> CA)
     users = client.users(results=20, seed="abcdef1234567890" + "02")
     assert {u["nat"] for u in users} == {"CA"}
+
+
+def test_concurrent_requests_give_identical_bodies(local_api: LocalApi) -> None:
+    def fetch(_: int) -> bytes:
+        return requests.get(local_api.url, params={"results": 300, "seed": "threads"}, timeout=30).content
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        bodies = set(pool.map(fetch, range(12)))
+    assert len(bodies) == 1
