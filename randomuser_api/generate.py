@@ -30,28 +30,30 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
     nats_data, common = load()
     draw = Draw(rng_for(req.seed[:16] if len(req.seed) == 18 else req.seed, req.page))
     stamper = Stamper()
-    between, pick, index, digits_from = draw.between, draw.pick, draw.index, draw.digits_from
+    between, pick, digits_from = draw.between, draw.pick, draw.digits_from
+    rand = draw.rng.random  # inlined `index`/`pick` below: the hot loop avoids method calls
     coordinate, uuid4, stamp = draw.coordinate, draw.uuid4, stamper.stamp
     md5, sha1, sha256 = hashlib.md5, hashlib.sha1, hashlib.sha256
     user1, user2, passwords, timezones = common.user1, common.user2, common.passwords, common.timezones
+    n_user1, n_user2, n_timezones = len(user1), len(user2), len(timezones)
     nats, fixed_gender, spec = req.nats, req.gender, req.password
     men, women = _PICTURES["men"], _PICTURES["women"]
     dob_low, dob_high = DOB_RANGE
     reg_low, reg_high = REGISTERED_RANGE
     users = []
     for _ in range(req.results):
-        nat = nats[index(len(nats))] if len(nats) > 1 else nats[0]
+        nat = nats[int(rand() * len(nats))] if len(nats) > 1 else nats[0]
         data = nats_data[nat]
-        gender = fixed_gender or ("male" if index(2) else "female")
+        gender = fixed_gender or ("male" if rand() >= 0.5 else "female")
         if gender == "male":
-            i = index(len(data.male_first))
+            i = int(rand() * len(data.male_first))
             first, first_mail, title = data.male_first[i], data.male_first_mail[i], "Mr"
         else:
-            i = index(len(data.female_first))
+            i = int(rand() * len(data.female_first))
             first, first_mail, title = data.female_first[i], data.female_first_mail[i], pick(FEMALE_TITLES)
-        j = index(len(data.last))
+        j = int(rand() * len(data.last))
         last = data.last[j]
-        timezone = pick(timezones)
+        timezone = timezones[int(rand() * n_timezones)]
         street = {"number": between(1, 9999), "name": pick(data.streets)}
         city, state, postcode = pick(data.cities), pick(data.states), between(10000, 99999)
         coordinates = {"latitude": coordinate(90), "longitude": coordinate(180)}
@@ -63,7 +65,7 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
         salted = (password + salt).encode()
         login = {
             "uuid": uuid4(),
-            "username": f"{pick(user1)}{pick(user2)}{between(100, 999)}",
+            "username": f"{user1[int(rand() * n_user1)]}{user2[int(rand() * n_user2)]}{100 + int(rand() * 900)}",
             "password": password,
             "salt": salt,
             "md5": md5(salted).hexdigest(),
@@ -72,7 +74,7 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
         }
         dob, dob_ymd = stamp(between(dob_low, dob_high))
         registered, _ = stamp(between(reg_low, reg_high))
-        pic = men[index(100)] if gender == "male" else women[index(97)]
+        pic = men[int(rand() * 100)] if gender == "male" else women[int(rand() * 97)]
         phone, cell, id_, nat_postcode = EXTRAS[nat](draw, gender, last, dob_ymd)
         users.append({
             "gender": gender,
