@@ -1,0 +1,123 @@
+-- One row per user: the original system's public.incoming_users (29 columns, contract enforced).
+-- Incremental: reads only raw rows fetched since the newest user held (minus late_arrival_window, through
+-- raw.users' fetched_at index) and inserts the users it does not hold yet (primary-key lookups).
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='user_id',
+        pre_hook=["{{ lock_incremental_chain() }}"],
+        post_hook=[
+            "{{ ensure_named_index(this, 'idx_incoming_users_created_at', 'created_at desc') }}",
+            "{{ ensure_named_index(this, 'idx_incoming_users_country', 'country') }}",
+            "{{ ensure_named_index(this, 'idx_incoming_users_gender', 'gender') }}",
+            "{{ ensure_named_index(this, 'idx_incoming_users_synced_at', 'synced_at') }}",
+        ],
+    )
+}}
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_randomuser__users') }}
+    where user_id is not null
+    {% if is_incremental() %}
+        and fetched_at >= (
+            select coalesce(max(created_at) at time zone 'UTC', '-infinity'::timestamptz)
+            from {{ this }}
+        ) - interval '{{ var("late_arrival_window") }}'
+    {% endif %}
+
+),
+
+renamed as (
+
+    select
+        {{ truncate_varchar('user_id', 100) }} as user_id,
+        {{ truncate_varchar('gender', 20) }} as gender,
+        {{ truncate_varchar('title', 20) }} as title,
+        {{ truncate_varchar('first_name', 100) }} as first_name,
+        {{ truncate_varchar('last_name', 100) }} as last_name,
+        {{ truncate_varchar('email', 255) }} as email,
+        {{ truncate_varchar('username', 100) }} as username,
+        cast(date_of_birth as timestamp) as date_of_birth,
+        cast(age as integer) as age,
+        {{ truncate_varchar('phone', 50) }} as phone,
+        {{ truncate_varchar('cell', 50) }} as cell,
+        {{ truncate_varchar('street_number', 20) }} as street_number,
+        {{ truncate_varchar('street_name', 255) }} as street_name,
+        {{ truncate_varchar('city', 100) }} as city,
+        {{ truncate_varchar('state', 100) }} as state,
+        {{ truncate_varchar('country', 100) }} as country,
+        {{ truncate_varchar('postcode', 20) }} as postcode,
+        {{ truncate_varchar('latitude', 50) }} as latitude,
+        {{ truncate_varchar('longitude', 50) }} as longitude,
+        {{ truncate_varchar('timezone_offset', 20) }} as timezone_offset,
+        {{ truncate_varchar('timezone_description', 255) }} as timezone_description,
+        {{ truncate_varchar('nationality', 10) }} as nationality,
+        cast(picture_large as text) as picture_large,
+        cast(picture_medium as text) as picture_medium,
+        cast(picture_thumbnail as text) as picture_thumbnail,
+        cast(registered_date as timestamp) as registered_date,
+        cast(registered_age as integer) as registered_age,
+        cast(fetched_at_utc as timestamp) as created_at
+
+    from staged
+
+),
+
+not_yet_held as (
+
+    -- One row per (truncated) user_id, the first landed; users already held are left as they are.
+    select distinct on (user_id) *
+    from renamed
+    {% if is_incremental() %}
+        where not exists (
+            select 1 from {{ this }} as held
+            where held.user_id = renamed.user_id
+        )
+    {% endif %}
+    order by user_id, created_at
+
+),
+
+final as (
+
+    select
+        user_id,
+        gender,
+        title,
+        first_name,
+        last_name,
+        email,
+        username,
+        date_of_birth,
+        age,
+        phone,
+        cell,
+        street_number,
+        street_name,
+        city,
+        state,
+        country,
+        postcode,
+        latitude,
+        longitude,
+        timezone_offset,
+        timezone_description,
+        nationality,
+        picture_large,
+        picture_medium,
+        picture_thumbnail,
+        registered_date,
+        registered_age,
+        created_at,
+        {{ batch_timestamp() }} as synced_at
+
+    from not_yet_held
+
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- One row per gender: how many users. Additive: the users synced since the last build are counted and
+-- added to the counts held.
+
+{{
+    config(
+        unique_key='gender',
+        pre_hook=["{{ lock_incremental_chain() }}"],
+        indexes=[{'columns': ['gender'], 'unique': True}],
+    )
+}}
+
+{{ assert_upstream_not_rebuilt(ref('incoming_users')) }}
+
+with
+
+new_users as (
+
+    select gender from {{ ref('incoming_users') }}
+    {% if is_incremental() %}
+        where {{ synced_since_last_build() }}
+    {% endif %}
+
+),
+
+batch_counts as (
+
+    select
+        coalesce(gender, 'unknown') as gender,
+        count(*) as user_count
+
+    from new_users
+    group by 1
+
+),
+
+final as (
+
+    select
+        batch_counts.gender,
+        batch_counts.user_count
+        {% if is_incremental() %} + coalesce(held.user_count, 0) {% endif %} as user_count,
+        {{ batch_timestamp() }} as updated_at
+
+    from batch_counts
+    {% if is_incremental() %}
+        left join {{ this }} as held on held.gender = batch_counts.gender
+    {% endif %}
+
+)
+
+select * from final
