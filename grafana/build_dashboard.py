@@ -27,7 +27,8 @@ DATASOURCE_UID = "userpipe-postgres"
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "realtime_user_analytics.json"
 
 DATASOURCE = models.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
-RUN_STATUS_COLOURS = {"success": "green", "running": "blue", "failed": "red"}
+RUN_STATUS_COLOURS = {"success": "green", "running": "blue", "failed": "red", "skipped": "text"}  # userpipe/runs.py
+FAILED_CHECK_STATUSES = "('fail', 'error')"  # quality/results.py FAILING_STATUSES
 
 
 class SqlQuery(cogbuilder.Builder[cogvariants.Dataquery]):
@@ -169,7 +170,8 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
     })
     last_status = (_stat("Last Cycle Status",
                          "select status from ops.pipeline_runs order by started_at desc limit 1",
-                         _grid(0, y, 4, 4), description="Status of the latest pipeline cycle (ops.pipeline_runs).")
+                         _grid(0, y, 4, 4), unit="none",
+                         description="Status of the latest pipeline cycle (ops.pipeline_runs).")
                    .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False).fields("/.*/"))
                    .mappings([status_map]))
     durations = (
@@ -182,7 +184,7 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
     failed_checks = (
         "select r.checked_at, r.check_name, r.source, r.status, r.failing_rows, r.observed_value, r.run_id\n"
         "from ops.check_results r\n"
-        "where r.status <> 'pass' and $__timeFilter(r.checked_at)\n"
+        f"where r.status in {FAILED_CHECK_STATUSES} and $__timeFilter(r.checked_at)\n"
         "order by r.checked_at desc, r.check_name\n"
         "limit 100"
     )
@@ -201,7 +203,7 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
               description="Time since the newest user landed (marts.kpis.last_landed_at)."),
         _stat("Failed Checks (last cycle)",
               "select count(*) as failed_checks from ops.check_results\n"
-              "where status <> 'pass'\n"
+              f"where status in {FAILED_CHECK_STATUSES}\n"
               "  and run_id = (select run_id from ops.pipeline_runs order by started_at desc limit 1)",
               _grid(12, y, 4, 4), thresholds=_thresholds((None, "green"), (1, "red")),
               description="dbt tests and GX expectations that did not pass in the latest cycle."),
