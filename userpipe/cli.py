@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from userpipe.commands import api, check, db, ingest, quickstart
+from userpipe.commands import api, check, db, ingest, quickstart, transform
 from userpipe.errors import UserpipeError
 
 cli = typer.Typer(
@@ -25,6 +25,7 @@ cli = typer.Typer(
 cli.add_typer(db.app, name="db")
 cli.command("check")(check.check)
 cli.command("ingest")(ingest.ingest)
+cli.command("transform")(transform.transform)
 cli.command("quickstart")(quickstart.quickstart)
 cli.add_typer(api.app, name="api", help="Our randomuser.me-compatible API: serve it, with fault switches.")
 

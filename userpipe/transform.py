@@ -72,6 +72,10 @@ class TransformResult:
         return tuple(node for node in self.nodes if node.failed)
 
     @property
+    def tests(self) -> tuple[NodeResult, ...]:
+        return tuple(node for node in self.nodes if node.resource_type == "test")
+
+    @property
     def warnings(self) -> tuple[NodeResult, ...]:
         return tuple(node for node in self.nodes if node.status == "warn")
 
