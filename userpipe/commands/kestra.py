@@ -1,0 +1,72 @@
+"""`userpipe kestra ...`: the steps the Kestra flow `demo.synthetic_users_realtime` runs in its tasks.
+
+Each step records itself in ops.pipeline_runs (trigger `kestra`, run_id = the Kestra execution id) and prints
+Kestra outputs and metrics on stdout.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True,
+                  help="Steps of the Kestra flow (ingest, check, record-failure), recorded in ops.pipeline_runs.")
+
+RunId = Annotated[str, typer.Option("--run-id", metavar="ID", help="The run's id: the Kestra execution id.")]
+
+
+@app.command("ingest")
+def ingest(
+    run_id: RunId,
+    batch_size: Annotated[str, typer.Option("--batch-size", "-n", metavar="N",
+                                            help="Users to fetch, 1..5000.")] = "10",
+    api_url: Annotated[str | None, typer.Option(
+        "--api-url", metavar="URL", help="A randomuser-compatible API (default: an in-process local one).")] = None,
+    nat: Annotated[str | None, typer.Option("--nat", metavar="CODES", help="Nationalities, e.g. US,GB.")] = None,
+    lock_wait: Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", min=0,
+                                             help="How long to wait for a running cycle before skipping.")] = 45.0,
+) -> None:
+    """Step 1: take the cycle lock, land one batch, open the run row (the execution's lease)."""
+    from userpipe import kestra_steps
+    from userpipe.commands.run import check_api_url, check_nationalities, parse_batch_size
+
+    kestra_steps.ingest_step(run_id, parse_batch_size(batch_size), api_url=check_api_url(api_url),
+                             nat=check_nationalities(nat), lock_wait_seconds=lock_wait)
+
+
+@app.command("check")
+def check(
+    run_id: RunId,
+    load_id: Annotated[str | None, typer.Option("--load-id", metavar="ID",
+                                                help="dlt load id from the ingest step (default: the newest).")] = None,
+    ingest_ended_at: Annotated[str | None, typer.Option(
+        "--ingest-ended-at", metavar="ISO", help="When ingest ended (its output), to time the dbt build.")] = None,
+) -> None:
+    """Step 3: run the quality gate and close the run row (exit 1 when checks fail; the data stays)."""
+    from userpipe import kestra_steps
+
+    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at)
+
+
+@app.command("record-failure")
+def record_failure(
+    run_id: RunId,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (default: the step that did not finish).")] = None,
+) -> None:
+    """The flow's errors handler: close the run row of a failed execution."""
+    from userpipe import kestra_steps
+
+    record = kestra_steps.record_failure(run_id, reason)
+    typer.echo(f"run {record.run_id}: {record.status} ({record.error})")
+
+
+@app.command("dbt-env")
+def dbt_env() -> None:
+    """Print `export USERPIPE_PG_...` lines for profiles.yml, from USERPIPE_DATABASE_URL (for `eval` in a shell)."""
+    import shlex
+
+    from userpipe import warehouse
+
+    for name, value in warehouse.dbt_env(warehouse.database_url()).items():
+        typer.echo(f"export {name}={shlex.quote(value)}")

@@ -1,0 +1,128 @@
+"""`userpipe run`: the pipeline on a schedule (ingest -> transform -> check), as the original Kestra flow did."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import typer
+
+from userpipe.errors import UserpipeError
+
+log = logging.getLogger(__name__)
+
+Cron = Annotated[str, typer.Option(
+    "--cron", metavar="EXPR", help="When cycles run: 5 cron fields (or 6 with seconds last). A first cycle runs "
+    "at start.")]
+BatchSize = Annotated[str, typer.Option(
+    "--batch-size", "-n", metavar="N", help="Users fetched per cycle, 1..5000 (one API page).")]
+Once = Annotated[bool, typer.Option("--once", help="Run one cycle now and exit (non-zero when it fails).")]
+ApiUrl = Annotated[str | None, typer.Option(
+    "--api-url", metavar="URL", help="A randomuser-compatible API, e.g. https://randomuser.me/api/ "
+    "(default: our local API, started once for all cycles).")]
+Nat = Annotated[str | None, typer.Option(
+    "--nat", metavar="CODES", help="Nationalities, comma-separated, e.g. US,GB (default: all).")]
+Wait = Annotated[bool, typer.Option(
+    "--wait", help="When another cycle holds the lock (another runner, a Kestra execution), wait for it "
+    "instead of skipping.")]
+MaxCycles = Annotated[int | None, typer.Option(
+    "--max-cycles", metavar="N", min=1, help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
+Plain = Annotated[bool, typer.Option(
+    "--plain", help="One line per cycle instead of the live screen (the default without a terminal).")]
+
+
+def run(
+    cron: Cron = "*/1 * * * *",
+    batch_size: BatchSize = "10",
+    once: Once = False,
+    api_url: ApiUrl = None,
+    nat: Nat = None,
+    wait: Wait = False,
+    max_cycles: MaxCycles = None,
+    plain: Plain = False,
+) -> None:
+    """Run ingest -> dbt build -> checks now and on every tick of --cron, with a live view of the KPIs.
+
+    Ctrl-C or SIGTERM stops after the current step (a second Ctrl-C forces it); every cycle is recorded in
+    ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
+    """
+    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
+    from userpipe.schedule import Schedule
+
+    schedule = Schedule(cron)
+    settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
+                             api_url=check_api_url(api_url), trigger="manual" if once else "local",
+                             wait_for_lock=wait)
+    stop = StopRequest()
+    with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
+        view = _view(settings, schedule, runner, plain)
+        try:
+            records = run_loop(
+                runner, schedule,
+                on_cycle=lambda record, next_at: view.cycle_finished(record, _kpis(runner), next_at),
+                on_start=view.cycle_started, max_cycles=1 if once else max_cycles,
+            )
+        finally:
+            view.close()
+    if stop:
+        typer.echo(f"stopped by {stop.reason} after {len(records)} cycle(s)", err=True)
+    if once and records[-1].status != "success":
+        raise UserpipeError(f"cycle {records[-1].run_id} {records[-1].status}: {records[-1].error}")
+
+
+def parse_batch_size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise UserpipeError(f"--batch-size must be a whole number between 1 and 5000, got {value!r}") from None
+    if not 1 <= size <= 5000:
+        raise UserpipeError(f"--batch-size must be between 1 and 5000 (one API page), got {size}")
+    return size
+
+
+def check_api_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ingestion.randomuser.helpers import parse_api_url
+
+    return parse_api_url(value)
+
+
+def check_nationalities(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ingestion.randomuser.helpers import parse_nationalities
+
+    return ",".join(parse_nationalities(value))
+
+
+def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
+    from userpipe import live
+
+    header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
+              f"API {runner.api_url}")
+    return live.choose_view(header, history=_history(runner), plain=True if plain else None)
+
+
+def _history(runner: Any) -> list[Any]:
+    """The last recorded cycles, to fill the live view from the start (empty when unreadable)."""
+    from userpipe import runs, status, warehouse
+
+    try:
+        with warehouse.connect(runner.database_url) as conn:
+            return runs.recent(conn) if status.exists(conn, "ops.pipeline_runs") else []
+    except Exception as exc:  # the view is optional; the cycle will report a database problem itself
+        log.info("no cycle history: %s", exc)
+        return []
+
+
+def _kpis(runner: Any) -> dict[str, Any] | None:
+    from userpipe import status, warehouse
+
+    try:
+        with warehouse.connect(runner.database_url) as conn:
+            return status.read_kpis(conn)
+    except Exception as exc:  # KPIs are display only
+        log.info("KPIs unavailable: %s", exc)
+        return None
+

@@ -1,0 +1,293 @@
+"""One cycle: ingest -> transform -> check, under the cycle lock, recorded in `ops.pipeline_runs`.
+
+`CycleRunner` is long-lived: one local API (when no `api_url` is given) and one dbt Transformer serve every
+cycle. A failed step ends its cycle (status `failed`, `error` = the step and its reason) and the next cycle
+starts afresh. Failed checks also make the cycle `failed` (error `checks failed: ...`), but the data they
+looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between steps, never inside
+one. When the database cannot be reached the outcome is kept in memory and written by the next cycle that can.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from userpipe import runs, warehouse
+from userpipe.errors import UserpipeError
+from userpipe.runs import RunRecord
+from userpipe.schedule import Schedule
+
+if TYPE_CHECKING:
+    from randomuser_api import LocalApi
+
+log = logging.getLogger(__name__)
+
+MIN_BATCH_SIZE = 1
+MAX_BATCH_SIZE = 5000
+# dlt must not swallow our SIGINT/SIGTERM in its normalize/load steps: we stop *after* the step instead.
+DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
+
+
+class ChecksFailed(UserpipeError):
+    """The quality gate found failing checks (the data stays; the cycle is recorded as failed)."""
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    """What every cycle of a runner does."""
+
+    batch_size: int = 10
+    nat: str | None = None
+    api_url: str | None = None
+    trigger: str = "local"
+    wait_for_lock: bool = False
+    lock_timeout_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
+            raise UserpipeError(
+                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE}, got {self.batch_size}"
+            )
+        if self.trigger not in runs.TRIGGERS:
+            raise UserpipeError(f"unknown trigger {self.trigger!r}; choose from {', '.join(runs.TRIGGERS)}")
+
+
+class StopRequest:
+    """A stop asked for by a signal: the runner finishes the current step, records the cycle, and stops.
+
+    The first SIGINT/SIGTERM only sets the flag (and wakes a waiting loop); a second SIGINT raises
+    KeyboardInterrupt to force the stop.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when a stop was requested meanwhile."""
+        return self._event.wait(max(0.0, seconds))
+
+    @contextlib.contextmanager
+    def on_signals(self) -> Iterator[StopRequest]:
+        """Turn SIGINT/SIGTERM into stop requests while inside (main thread only; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            log.warning("%s received: stopping after the current step", signal.Signals(signum).name)
+            self.request(signal.Signals(signum).name)
+
+        for sig in previous:
+            signal.signal(sig, handle)
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class CycleRunner:
+    """Runs cycles with shared long-lived resources; use as a context manager."""
+
+    def __init__(self, settings: CycleSettings, database_url: str | None = None,
+                 stop: StopRequest | None = None) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.stop = stop or StopRequest()
+        self.pending: list[RunRecord] = []  # outcomes not yet written (database unreachable)
+        self._api: LocalApi | None = None
+        self._transformer: Any = None
+        self._load_id: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> CycleRunner:
+        os.environ.setdefault(DLT_SIGNALS_ENV, "false")
+        if not self.settings.api_url:
+            from randomuser_api import LocalApi
+
+            self._api = LocalApi().start()
+            log.info("local randomuser API at %s", self._api.url)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+
+    @property
+    def api_url(self) -> str:
+        if self.settings.api_url:
+            return self.settings.api_url
+        if self._api is None:
+            raise RuntimeError("CycleRunner used outside its `with` block")
+        return self._api.url
+
+    # -- one cycle ---------------------------------------------------------------------------------------
+
+    def run_cycle(self) -> RunRecord:
+        """Run one cycle (or skip it when another holds the lock) and return its recorded outcome."""
+        record = RunRecord.start(self.settings.trigger)
+        try:
+            url = self.database_url or warehouse.database_url()
+            lock = runs.CycleLock(url)
+        except UserpipeError as exc:
+            record.finish("failed", f"database unreachable: {exc}")
+            self._defer(record)
+            return record
+        with lock:
+            try:
+                runs.ensure_table(lock.conn)
+                self._flush_pending(lock.conn)
+                if self._claim(lock, record):
+                    runs.save(lock.conn, record)
+                    self._run_steps(record, url, lock.conn)
+            except (psycopg.Error, UserpipeError) as exc:  # recording failed: the database went away
+                if record.ended_at is None:
+                    record.finish("failed", f"database lost: {_reason(exc)}")
+            self._record_end(lock.conn, record)
+        return record
+
+    def _claim(self, lock: runs.CycleLock, record: RunRecord) -> bool:
+        """Take the lock for `record`, or finish it as skipped (False)."""
+        if self.settings.wait_for_lock:
+            got = lock.acquire(self.settings.lock_timeout_seconds, should_stop=lambda: bool(self.stop))
+        else:
+            got = lock.try_acquire()
+        if not got:
+            record.finish("skipped", "another cycle holds the lock (a `userpipe run` or a Kestra execution)")
+            return False
+        kestra_run = runs.active_kestra_run(lock.conn)
+        if kestra_run:
+            record.finish("skipped", f"Kestra execution {kestra_run} is mid-cycle")
+            return False
+        for trigger in ("local", "manual"):
+            runs.close_abandoned(lock.conn, trigger, keep_run_id=record.run_id)
+        return True
+
+    def _run_steps(self, record: RunRecord, url: str, conn: psycopg.Connection) -> None:
+        steps: dict[str, Callable[[RunRecord, str], None]] = {
+            "ingest": self._ingest, "transform": self._transform, "check": self._check,
+        }
+        for name, step in steps.items():
+            if self.stop:
+                record.finish("failed", f"interrupted by {self.stop.reason} before {name}")
+                return
+            started = time.perf_counter()
+            try:
+                step(record, url)
+            except Exception as exc:  # any step failure ends the cycle, recorded with its reason
+                log.warning("cycle %s: %s failed: %s", record.run_id, name, exc)
+                setattr(record, f"{name}_seconds", round(time.perf_counter() - started, 3))
+                prefix = "" if isinstance(exc, ChecksFailed) else f"{name} failed: "
+                record.finish("failed", prefix + _reason(exc))
+                if name == "transform":
+                    self._transformer = None  # start dbt afresh next cycle
+                return
+            setattr(record, f"{name}_seconds", round(time.perf_counter() - started, 3))
+            with contextlib.suppress(psycopg.Error):
+                runs.save(conn, record)  # progress is visible while the cycle runs
+        record.finish("success")
+
+    def _ingest(self, record: RunRecord, url: str) -> None:
+        from ingestion.pipeline import ingest
+
+        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url)
+        record.users_fetched = result.users_fetched
+        record.users_new = result.users_new
+        self._load_id = result.load_id
+
+    def _transform(self, record: RunRecord, url: str) -> None:
+        self.transformer().build()
+
+    def _check(self, record: RunRecord, url: str) -> None:
+        from quality.gate import run_checks
+
+        report = run_checks(record.run_id, expected_rows=record.users_new, load_id=self._load_id,
+                            transformer=self.transformer(), database_url=url)
+        if not report.passed:
+            names = ", ".join(f.check_name for f in report.failures[:5])
+            raise ChecksFailed(f"checks failed: {len(report.failures)} of {len(report.results)} ({names})")
+
+    def transformer(self) -> Any:
+        """The long-lived dbt Transformer (made on first use: importing dbt is slow)."""
+        if self._transformer is None:
+            from userpipe.transform import Transformer
+
+            self._transformer = Transformer()
+        return self._transformer
+
+    # -- recording ---------------------------------------------------------------------------------------
+
+    def _record_end(self, conn: psycopg.Connection, record: RunRecord) -> None:
+        if record.ended_at is None:
+            record.finish("failed", "the cycle ended without an outcome")
+        try:
+            runs.save(conn, record)
+        except psycopg.Error:
+            self._defer(record)
+
+    def _defer(self, record: RunRecord) -> None:
+        log.warning("cycle %s %s (%s); it will be recorded once the database is back",
+                    record.run_id, record.status, record.error)
+        self.pending.append(record)
+
+    def _flush_pending(self, conn: psycopg.Connection) -> None:
+        while self.pending:
+            runs.save(conn, self.pending[0])
+            self.pending.pop(0)
+
+
+def run_loop(runner: CycleRunner, schedule: Schedule,
+             on_cycle: Callable[[RunRecord, datetime | None], None] = lambda record, next_at: None,
+             on_start: Callable[[], None] = lambda: None, max_cycles: int | None = None) -> list[RunRecord]:
+    """Run a cycle now, then at every tick of `schedule`, until stopped or `max_cycles` ran.
+
+    `on_cycle(record, next_at)` sees every outcome with the time of the next cycle (None when the loop ends).
+    """
+    records: list[RunRecord] = []
+    while True:
+        on_start()
+        record = runner.run_cycle()
+        records.append(record)
+        last = bool(runner.stop) or (max_cycles is not None and len(records) >= max_cycles)
+        next_at = None if last else schedule.next_after()
+        on_cycle(record, next_at)
+        if next_at is None or runner.stop.wait((next_at - datetime.now(UTC)).total_seconds()):
+            return records
+
+
+def run_cycle(batch_size: int = 10, nat: str | None = None, api_url: str | None = None,
+              trigger: str = "manual", database_url: str | None = None) -> RunRecord:
+    """One cycle with fresh resources (the `userpipe run --once` path, usable from Python)."""
+    settings = CycleSettings(batch_size=batch_size, nat=nat, api_url=api_url, trigger=trigger)
+    with CycleRunner(settings, database_url=database_url) as runner:
+        return runner.run_cycle()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return runs.one_line(text) if text else type(exc).__name__
