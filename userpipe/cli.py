@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from userpipe.commands import api, check, db, ingest, quickstart, transform
+from userpipe.commands import api, check, db, ingest, kestra, quickstart, run, status, transform
 from userpipe.errors import UserpipeError
 
 cli = typer.Typer(
@@ -23,6 +23,9 @@ cli = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 cli.add_typer(db.app, name="db")
+cli.command("run")(run.run)
+cli.command("status")(status.status)
+cli.add_typer(kestra.app, name="kestra")
 cli.command("check")(check.check)
 cli.command("ingest")(ingest.ingest)
 cli.command("transform")(transform.transform)
