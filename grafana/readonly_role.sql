@@ -24,8 +24,10 @@ grant select on all tables in schema marts, ops to grafana_reader;
 alter default privileges in schema marts grant select on tables to grafana_reader;
 alter default privileges in schema ops grant select on tables to grafana_reader;
 
--- public: incoming_users only. dbt may (re)create it after this runs (first build, full refresh), so an
--- event trigger grants it again whenever a table of that name appears.
+-- public: incoming_users only. dbt may (re)create it after this runs (first build, full refresh: create
+-- incoming_users__dbt_tmp, then rename it), so an event trigger grants it again when a DDL command leaves a
+-- table of that name without the grant. It acts only on that table: dbt runs models in parallel, and
+-- granting on every DDL would make concurrent GRANTs collide ("tuple concurrently updated").
 grant usage on schema public to grafana_reader;
 
 create or replace function public.grant_incoming_users_to_grafana_reader()
@@ -33,7 +35,10 @@ returns event_trigger
 language plpgsql
 as $$
 begin
-    if to_regclass('public.incoming_users') is not null then
+    if exists (
+        select from pg_event_trigger_ddl_commands()
+        where object_type = 'table' and object_identity = 'public.incoming_users'
+    ) and not has_table_privilege('grafana_reader', 'public.incoming_users', 'select') then
         grant select on public.incoming_users to grafana_reader;
     end if;
 exception when insufficient_privilege then

@@ -1,0 +1,189 @@
+"""Every dashboard panel's SQL, macros expanded as Grafana does, run AS THE READ-ONLY ROLE on a loaded warehouse.
+
+The warehouse is built by the real layers: users from our local API landed by ingestion (dlt), `dbt build`
+(userpipe.transform), check results through quality.results, and one ops.pipeline_runs row per the
+architecture contract. grafana/readonly_role.sql is applied first, as the compose init does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from randomuser_api.server import LocalApi
+from tests.grafana.macros import TimeRange, expand
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "realtime_user_analytics.json").read_text())
+READONLY_ROLE_SQL = (ROOT / "grafana" / "readonly_role.sql").read_text()
+READER = "grafana_reader"
+USERS = 60  # more than the 50 rows "Latest Users" shows
+
+TABLE_COLUMNS = {
+    "Latest Users": ["picture", "name", "email", "gender", "age", "city", "country", "nationality", "created_at"],
+    "Users by Nationality": ["nationality", "user_count", "average_age"],
+    "Failed Checks": ["checked_at", "check_name", "source", "status", "failing_rows", "observed_value", "run_id"],
+}
+NUMBERS = (int, float, Decimal)
+
+# ops.pipeline_runs exactly as docs/architecture.md states it (the orchestration layer owns the table).
+PIPELINE_RUNS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.pipeline_runs (
+    run_id text primary key, trigger text not null, started_at timestamptz not null, ended_at timestamptz,
+    status text not null, ingest_seconds double precision, transform_seconds double precision,
+    check_seconds double precision, users_fetched integer, users_new integer, error text
+)
+"""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    owner_url: str
+    reader_url: str
+
+    def as_reader(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with psycopg.connect(self.reader_url) as conn, conn.cursor() as cursor:
+            cursor.execute(sql.encode())  # raw SQL, as Grafana sends it: no client-side parameters
+            columns = [column.name for column in cursor.description or []]
+            return columns, cursor.fetchall()
+
+
+def as_user(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port}").geturl()
+
+
+@pytest.fixture(scope="module")
+def warehouse(make_database: Callable[[], str], local_api: LocalApi,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    from ingestion.pipeline import ingest
+    from quality import results
+    from userpipe.transform import Transformer
+
+    url = make_database()
+    home = tmp_path_factory.mktemp("grafana-home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("USERPIPE_DATABASE_URL", url)
+        env.setenv("USERPIPE_HOME", str(home))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(READONLY_ROLE_SQL.encode())  # before any table exists, as in the compose init
+        started = datetime.now(UTC)
+        landed = ingest(USERS, seed="grafana", api_url=local_api.url, database_url=url)
+        ingested = datetime.now(UTC)
+        transformer = Transformer(database_url=url, state_dir=home / "dbt")
+        transformer.build()
+        transformed = datetime.now(UTC)
+        run_id = f"local-{started:%Y%m%dT%H%M%SZ}-grafana"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(PIPELINE_RUNS_DDL.encode())
+            conn.execute(
+                "insert into ops.pipeline_runs values (%s, 'local', %s, %s, 'success', %s, %s, %s, %s, %s, null)",
+                (run_id, started, transformed + timedelta(seconds=1), (ingested - started).total_seconds(),
+                 (transformed - ingested).total_seconds(), 1.0, landed.users_fetched, landed.users_new))
+            results.store(conn, run_id, [
+                results.CheckResult("not_null_incoming_users_user_id", "dbt", results.PASS, 0),
+                results.CheckResult("users.email_is_valid", "gx", results.FAIL, 2, "2 of 60 emails invalid"),
+            ], checked_at=transformed)
+        yield Warehouse(url, as_user(url, READER))
+
+
+def panels() -> list[dict[str, Any]]:
+    return [panel for panel in DASHBOARD["panels"] if panel["type"] != "row"]
+
+
+def is_time(value: Any) -> bool:
+    return isinstance(value, (datetime, date, *NUMBERS))
+
+
+@pytest.mark.parametrize("panel", panels(), ids=lambda panel: panel["title"])
+def test_panel_query_returns_what_its_visualisation_needs(warehouse: Warehouse, panel: dict[str, Any]) -> None:
+    (target,) = panel["targets"]
+    sql = expand(target["rawSql"], TimeRange.last(minutes=30))
+    assert "$__" not in sql
+    columns, rows = warehouse.as_reader(sql)
+    assert rows, f"{panel['title']} returned no rows for: {sql}"
+    kind = panel["type"]
+    if kind == "stat":
+        (row,) = rows
+        (value,) = row
+        mappings = panel["fieldConfig"]["defaults"].get("mappings")
+        if mappings:
+            assert value in mappings[0]["options"], f"{value!r} has no colour mapping"
+        else:
+            assert isinstance(value, NUMBERS), f"{panel['title']}: {value!r} is not a number"
+    elif kind == "timeseries":
+        assert target["format"] == "time_series"
+        assert "time" in columns
+        time_index = columns.index("time")
+        for row in rows:
+            assert is_time(row[time_index])
+            assert all(isinstance(v, NUMBERS) for i, v in enumerate(row) if i != time_index and v is not None)
+        assert len(columns) >= 2
+    elif kind in {"piechart", "barchart"}:
+        label, value = columns
+        assert all(isinstance(row[0], str) and isinstance(row[1], NUMBERS) for row in rows), rows
+        if kind == "barchart":
+            assert panel["options"]["xField"] == label
+    elif kind == "table":
+        assert columns == TABLE_COLUMNS[panel["title"]]
+    else:
+        pytest.fail(f"no check for panel type {kind}")
+
+
+def test_latest_users_are_the_50_newest_with_picture_urls(warehouse: Warehouse) -> None:
+    table = next(panel for panel in panels() if panel["title"] == "Latest Users")
+    columns, rows = warehouse.as_reader(expand(table["targets"][0]["rawSql"], TimeRange.last(minutes=30)))
+    assert len(rows) == 50
+    pictures = [row[columns.index("picture")] for row in rows]
+    assert all(picture.startswith("https://") and picture.endswith(".jpg") for picture in pictures)
+    created = [row[columns.index("created_at")] for row in rows]
+    assert created == sorted(created, reverse=True)
+
+
+def test_kpis_agree_with_what_was_landed(warehouse: Warehouse) -> None:
+    stats = {panel["title"]: panel for panel in panels() if panel["type"] == "stat"}
+    time_range = TimeRange.last(minutes=30)
+
+    def value(title: str) -> Any:
+        return warehouse.as_reader(expand(stats[title]["targets"][0]["rawSql"], time_range))[1][0][0]
+
+    assert value("Total Users") == USERS
+    assert value("Users Last Minute") == USERS
+    assert value("Last Cycle Status") == "success"
+    assert value("Failed Checks (last cycle)") == 1
+
+
+def test_the_reader_cannot_read_raw_or_staging_nor_write(warehouse: Warehouse) -> None:
+    for forbidden in ("select * from raw.users", "select * from staging.stg_randomuser__users",
+                      "delete from marts.users_by_gender", "create table public.grafana_was_here (x int)"):
+        with pytest.raises((psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction)):
+            warehouse.as_reader(forbidden)
+
+
+def test_incoming_users_and_marts_stay_readable_after_a_full_refresh(warehouse: Warehouse,
+                                                              tmp_path: Path) -> None:
+    from userpipe.transform import Transformer
+
+    def table_oid() -> int:
+        with psycopg.connect(warehouse.owner_url) as conn:
+            row = conn.execute("select 'public.incoming_users'::regclass::oid").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    before = table_oid()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("USERPIPE_DATABASE_URL", warehouse.owner_url)
+        Transformer(database_url=warehouse.owner_url, state_dir=tmp_path).build(full_refresh=True)
+    assert table_oid() != before, "dbt did not recreate the table: this test would prove nothing"
+    assert warehouse.as_reader("select count(*) from public.incoming_users")[1] == [(USERS,)]
+    assert warehouse.as_reader("select total_users from marts.kpis")[1] == [(USERS,)]
