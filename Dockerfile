@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    USERPIPE_HOME=/home/userpipe/.userpipe
+    USERPIPE_HOME=/tmp/userpipe
 
 RUN useradd --create-home --uid 10001 userpipe
 WORKDIR /app
@@ -25,6 +25,8 @@ COPY . .
 RUN pip install --no-deps -e . \
     && chown -R userpipe:userpipe /app
 
-USER userpipe
+# No USER here on purpose: Kestra's Docker task runner mounts a root-owned working directory and runs
+# `Commands` tasks as the image user, so a non-root default user could not write there (dbt's target/,
+# copied project). The long-running API service runs as `userpipe` (uid 10001) via compose `user:` instead.
 EXPOSE 8000
 CMD ["userpipe", "--help"]

@@ -147,8 +147,10 @@ def test_api_runs_the_project_image(services: dict[str, dict[str, Any]]) -> None
     api = services["api"]
     assert api["build"] == {"context": ".", "dockerfile": "Dockerfile"}
     assert api["command"] == ["userpipe", "api", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert api["user"] == "10001:10001", "the always-on server runs unprivileged"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
     assert "pip install --no-deps -e ." in dockerfile
+    assert "useradd --create-home --uid 10001 userpipe" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", ".userpipe", ".git"} <= set(ignored)
