@@ -31,27 +31,14 @@ from userpipe.errors import UserpipeError
 
 log = logging.getLogger(__name__)
 
-# dlt settings for the whole run: Arrow tables written as plain csv and loaded with COPY
+# dlt settings for the run: files stay uncompressed (COPY reads them as they are) and are removed once loaded
 DLT_CONFIG: dict[str, Any] = {
     "runtime.dlthub_telemetry": False,
     "data_writer.disable_compression": True,
     "normalize.data_writer.disable_compression": True,
-    "normalize.parquet_normalizer.add_dlt_id": True,  # Arrow rows get _dlt_id and _dlt_load_id
-    "normalize.parquet_normalizer.add_dlt_load_id": True,
     "load.delete_completed_jobs": True,  # no copies of the users left in dlt's working dir
     "load.truncate_staging_dataset": True,  # nor in raw_staging
 }
-
-
-class _ArrowJsonHintNotice(logging.Filter):
-    """Hides dlt's warning that the `json` hint differs from the Arrow `string` type: that is the design
-    (dlt stores json as Arrow strings itself) and it would print on every batch."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "when merging arrow schema with dlt schema" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_ArrowJsonHintNotice())
 
 
 @dataclass(frozen=True)
@@ -110,7 +97,7 @@ def ingest(
     load_id = _last_load_id(pipeline)
     return IngestResult(
         users_fetched=size,
-        users_landed=_landed_rows(pipeline),
+        users_landed=_landed_rows(pipeline, load_id),
         users_new=_new_rows(pipeline, load_id),
         seconds=round(time.perf_counter() - started, 3),
         seed=plan.seed,
@@ -192,11 +179,17 @@ def _last_load_id(pipeline: dlt.Pipeline) -> str:
     return str(load_info.loads_ids[-1])
 
 
-def _landed_rows(pipeline: dlt.Pipeline) -> int:
-    """Rows dlt normalized and loaded into `users` (read from dlt's trace)."""
+def _landed_rows(pipeline: dlt.Pipeline, load_id: str) -> int:
+    """Rows dlt extracted into the load package for `users` (read from dlt's extract metrics)."""
     trace = pipeline.last_trace
-    normalize_info = trace.last_normalize_info if trace else None
-    return int(normalize_info.row_counts.get(settings.TABLE_NAME, 0)) if normalize_info else 0
+    extract_info = trace.last_extract_info if trace else None
+    if extract_info is None:
+        return 0
+    return sum(
+        int(metrics["table_metrics"][settings.TABLE_NAME].items_count)
+        for metrics in extract_info.metrics.get(load_id, [])
+        if settings.TABLE_NAME in metrics["table_metrics"]
+    )
 
 
 def _new_rows(pipeline: dlt.Pipeline, load_id: str) -> int:

@@ -11,11 +11,13 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import requests
 
 from ingestion.randomuser import settings
@@ -160,10 +162,11 @@ def fetch_page(session: Any, api_url: str, request: PageRequest) -> bytes:
         response.raise_for_status()
         return bytes(response.content)
     except requests.HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else "?"
-        raise IngestError(f"API {where} answered HTTP {status} after retries") from exc
+        status = exc.response.status_code if exc.response is not None else 0
+        retried = " (retried)" if status == 429 or status >= 500 else ""
+        raise IngestError(f"API {where} answered HTTP {status}{retried}") from exc
     except requests.Timeout as exc:
-        raise IngestError(f"API {where} timed out after retries") from exc
+        raise IngestError(f"API {where} timed out (retried)") from exc
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
         raise IngestError(f"cannot reach API {where}: {_connection_reason(exc)}") from exc
     except requests.RequestException as exc:
@@ -186,7 +189,7 @@ class Page:
         n = len(self.uuids)
         return pa.Table.from_arrays([
             pa.array(self.uuids, pa.string()),
-            pa.array(self.payloads, pa.string()),
+            pa.array(self.payloads, pa.binary()).cast(pa.string()),  # utf-8 checked once, in C
             pa.repeat(pa.scalar(self.fetched_at, ARROW_SCHEMA.field("fetched_at").type), n),
             pa.repeat(pa.scalar(self.seed, pa.string()), n),
             pa.repeat(pa.scalar(self.page, pa.int64()), n),
@@ -246,3 +249,15 @@ def _connection_reason(exc: Exception) -> str:
 def _short(value: object) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def write_rows_csv(rows: pa.Table, load_id: str, path: Path) -> Path:
+    """`rows` plus dlt's `_dlt_load_id` and `_dlt_id` columns as a csv file dlt imports and COPYs as is."""
+    from dlt.common.normalizers.utils import generate_dlt_ids
+
+    n = rows.num_rows
+    rows = rows.append_column(
+        "_dlt_load_id", pa.repeat(pa.scalar(load_id, pa.string()), n)
+    ).append_column("_dlt_id", pa.array(generate_dlt_ids(n), pa.string()))
+    pa_csv.write_csv(rows, path, pa_csv.WriteOptions(include_header=True, quoting_style="needed"))
+    return path

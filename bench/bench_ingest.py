@@ -1,0 +1,218 @@
+"""Benchmark: ingest (API -> rows committed in raw.users) against a plain PostgreSQL COPY of the same rows.
+
+Run: `.venv/bin/python bench/bench_ingest.py [--users 50000] [--rounds 1]` (USERPIPE_HOME / USERPIPE_DATABASE_URL
+name the server, as for every userpipe command; the bench works in scratch databases it drops afterwards).
+
+It prints, measured in the same run on the same users:
+- local API users/s: the pages of the batch fetched over HTTP from an in-process LocalApi (nothing stored);
+- ingest users/s, twice: (a) from a LocalApi generating every page, as `userpipe ingest` does, and (b) from
+  a replay API serving the same pages pre-rendered (the generator's CPU off the clock, as with a remote API);
+- COPY users/s: `COPY (key text, payload jsonb)` of the rows ingest landed (uuid, payload);
+- the ratios ingest/COPY. Target: >= 0.5 with the API off the clock (b).
+A benchmark, not a test: it prints, it does not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import psycopg
+import requests
+
+from ingestion.pipeline import IngestResult, ingest
+from ingestion.randomuser.helpers import BatchPlan
+from randomuser_api import LocalApi, build_response
+from userpipe import warehouse
+
+TARGET_RATIO = 0.5
+WARM_UP_USERS, WARM_UP_SEED = 10, "warm-up"
+
+
+@dataclass(frozen=True)
+class Measure:
+    users: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.users / self.seconds
+
+
+class ReplayApi:
+    """A randomuser-compatible server answering from pre-rendered bodies (byte-identical to LocalApi's)."""
+
+    def __init__(self, bodies: dict[tuple[tuple[str, str], ...], bytes]) -> None:
+        self.bodies = bodies
+        handler = self._handler()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = bodies.get(_query_key(self.path))
+                status = 200 if body is not None else 404
+                body = body if body is not None else b'{"error": "not pre-rendered"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+    def __enter__(self) -> ReplayApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _query_key(path: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(parse_qsl(urlsplit(path).query)))
+
+
+def page_queries(users: int, seed: str) -> list[dict[str, str]]:
+    return [r.params() for r in BatchPlan(seed, 1, users).requests()]
+
+
+def bench_api(api_url: str, queries: list[dict[str, str]]) -> tuple[Measure, dict[tuple[tuple[str, str], ...], bytes]]:
+    """Fetch every page once (no parsing); also returns the bodies for the replay API."""
+    bodies = {}
+    with requests.Session() as session:
+        for warm_up in page_queries(WARM_UP_USERS, WARM_UP_SEED):  # also served by the replay API
+            response = session.get(api_url, params=warm_up, timeout=60)
+            response.raise_for_status()
+            bodies[tuple(sorted(warm_up.items()))] = response.content
+        started = time.perf_counter()
+        for query in queries:
+            response = session.get(api_url, params=query, timeout=120)
+            response.raise_for_status()
+            bodies[tuple(sorted(query.items()))] = response.content
+        seconds = time.perf_counter() - started
+    return Measure(sum(int(q["results"]) for q in queries), seconds), bodies
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def bench_ingest(users: int, seed: str, api_url: str | None, database_url: str) -> tuple[Measure, IngestResult]:
+    """One `ingest()` into an empty database, in a private dlt working dir; the warm-up batch creates the
+    tables first so the measure is a steady-state batch."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as home:
+        previous = os.environ.get(warehouse.HOME_ENV)
+        os.environ[warehouse.HOME_ENV] = home
+        try:
+            ingest(WARM_UP_USERS, seed=WARM_UP_SEED, api_url=api_url, database_url=database_url)
+            started = time.perf_counter()
+            result = ingest(users, seed=seed, api_url=api_url, database_url=database_url)
+            seconds = time.perf_counter() - started
+        finally:
+            _restore_env(warehouse.HOME_ENV, previous)
+    if result.users_new != users:
+        raise SystemExit(f"ingest landed {result.users_new} new users, expected {users}")
+    return Measure(users, seconds), result
+
+
+def bench_copy(database_url: str, load_id: str) -> Measure:
+    """COPY the rows of one load (uuid, payload as JSON text) into a fresh (key text, payload jsonb) table."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("select uuid, payload::text from raw.users where _dlt_load_id = %s", (load_id,)).fetchall()
+        conn.execute("create table bench_copy (key text, payload jsonb)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy("copy bench_copy (key, payload) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("drop table bench_copy")
+        conn.commit()
+    return Measure(len(rows), seconds)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _admin_url() -> str:
+    return urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
+
+
+def _timed(label: str, fn: Callable[[], Measure]) -> Measure:
+    measure = fn()
+    print(f"  {label:<58} {measure.rate:>10,.0f} users/s  ({measure.users:,} in {measure.seconds:.2f} s)")
+    return measure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50_000, help="users per batch (1..100000)")
+    parser.add_argument("--seed", default="bench", help="seed of the batch")
+    args = parser.parse_args()
+    build_response({"results": "1"})  # load the generator's data files once
+    queries = page_queries(args.users, args.seed)
+    admin = _admin_url()
+    print(f"ingest benchmark: {args.users:,} users, seed {args.seed}, {len(queries)} page(s), "
+          f"{os.cpu_count()} CPU(s), server {warehouse.redact(admin)}")
+    with LocalApi() as api:
+        api_measure, bodies = bench_api(api.url, queries)
+    print(f"  {'local API (LocalApi, HTTP GET, no parsing)':<58} {api_measure.rate:>10,.0f} users/s")
+    with scratch_database(admin) as live_db, scratch_database(admin) as replay_db:
+        live, _ = bench_ingest(args.users, args.seed, None, live_db)
+        print(f"  {'(a) ingest from LocalApi, generating (as userpipe ingest)':<58} {live.rate:>10,.0f} users/s"
+              f"  ({live.seconds:.2f} s)")
+        live_copy = _timed("    COPY of the same rows into (key text, payload jsonb)", lambda: bench_copy(live_db, _last(live_db)))
+        with ReplayApi(bodies) as replay:
+            replayed, _ = bench_ingest(args.users, args.seed, replay.url, replay_db)
+        print(f"  {'(b) ingest from a replay API (pages pre-rendered)':<58} {replayed.rate:>10,.0f} users/s"
+              f"  ({replayed.seconds:.2f} s)")
+        replay_copy = _timed("    COPY of the same rows into (key text, payload jsonb)",
+                             lambda: bench_copy(replay_db, _last(replay_db)))
+    ratio_live, ratio_replay = live.rate / live_copy.rate, replayed.rate / replay_copy.rate
+    print(f"ratio ingest/COPY: (a) with the generator on the clock {ratio_live:.2f}; "
+          f"(b) API off the clock {ratio_replay:.2f} (target >= {TARGET_RATIO})")
+
+
+def _last(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("select load_id from raw._dlt_loads order by inserted_at desc limit 1").fetchone()
+    if row is None:
+        raise SystemExit("no dlt load found")
+    return str(row[0])
+
+
+if __name__ == "__main__":
+    main()
