@@ -69,3 +69,8 @@
         else 6
     end
 {%- endmacro %}
+
+{#- Test scope: the users landed within var test_window of the newest one (an index range scan). -#}
+{% macro recent_users_only(relation) -%}
+    created_at >= (select max(created_at) from {{ relation }}) - interval '{{ var("test_window") }}'
+{%- endmacro %}

@@ -1,0 +1,23 @@
+-- Users registered before they were born. Recent users only (var test_window). A warning: the row is
+-- kept, the impossibility flagged.
+
+{{ config(severity='warn') }}
+
+with
+
+recent_users as (
+
+    select user_id, date_of_birth, registered_date
+    from {{ ref('incoming_users') }}
+    where {{ recent_users_only(ref('incoming_users')) }}
+
+),
+
+final as (
+
+    select * from recent_users
+    where registered_date < date_of_birth
+
+)
+
+select * from final

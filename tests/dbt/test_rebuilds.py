@@ -1,0 +1,79 @@
+"""Full refreshes, stale sources and failures: what a Transformer does when things are not routine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.pipeline import ingest
+from randomuser_api import LocalApi
+from tests.dbt.conftest import query, scalar
+from userpipe.errors import UserpipeError
+from userpipe.transform import Transformer, TransformError
+
+NAMED_INDEXES = {"idx_incoming_users_created_at", "idx_incoming_users_country", "idx_incoming_users_gender",
+                 "idx_incoming_users_synced_at"}
+DEAD_DATABASE = "postgresql://postgres@127.0.0.1:9/nothing"
+USERPIPE = Path(sys.executable).with_name("userpipe")
+
+
+def incoming_users_indexes(url: str) -> set[str]:
+    return {str(row[0]) for row in query(url, "select indexname from pg_indexes"
+                                              " where schemaname = 'public' and tablename = 'incoming_users'")}
+
+
+@pytest.fixture(scope="module")
+def built(dbt_database: str, transformer: Transformer, local_api: LocalApi) -> str:
+    ingest(150, seed="dbt-rebuilds", api_url=local_api.url, database_url=dbt_database)
+    transformer.build()
+    return dbt_database
+
+
+def test_full_refresh_of_incoming_users_alone_is_caught_then_repaired(built: str, transformer: Transformer) -> None:
+    # The swap drops the old table with its dependent views (kpis), so that build's own tests fail too.
+    alone = transformer.build(select=["incoming_users"], full_refresh=True, raise_on_failure=False)
+    assert [node.status for node in alone.nodes if node.name == "incoming_users"] == ["success"]
+    assert incoming_users_indexes(built) >= NAMED_INDEXES  # the swapped-in table got the names back
+    with pytest.raises(TransformError, match="full refresh") as caught:
+        transformer.build()
+    assert "\n" not in str(caught.value)
+    assert caught.value.result is not None and caught.value.result.failures
+
+    repaired = transformer.build(full_refresh=True)
+    assert repaired.success
+    assert incoming_users_indexes(built) >= NAMED_INDEXES
+    assert scalar(built, "select count(*) from public.incoming_users") == 150
+    assert scalar(built, "select sum(user_count) from marts.users_by_country") == 150
+    assert scalar(built, "select total_users from marts.kpis") == 150
+
+
+def test_stale_source_is_reported_not_raised(built: str, transformer: Transformer) -> None:
+    with psycopg.connect(built) as conn:
+        conn.execute("update raw.users set fetched_at = fetched_at - interval '2 hours'")
+    result = transformer.source_freshness()
+    [source] = [node for node in result.nodes if node.resource_type == "source"]
+    assert source.status == "error"
+    assert not result.success
+
+
+def test_database_down_is_one_line(transformer: Transformer) -> None:
+    with pytest.raises(UserpipeError) as caught:
+        Transformer(database_url=DEAD_DATABASE, state_dir=transformer.state_dir).build()
+    assert "cannot connect" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_help_and_one_line_error() -> None:
+    helped = subprocess.run([str(USERPIPE), "transform", "--help"], capture_output=True, text=True, check=False)
+    assert helped.returncode == 0
+    assert "--full-refresh" in helped.stdout and "--select" in helped.stdout
+    env = os.environ | {"USERPIPE_DATABASE_URL": DEAD_DATABASE}
+    failed = subprocess.run([str(USERPIPE), "transform"], capture_output=True, text=True, check=False, env=env)
+    assert failed.returncode == 1
+    lines = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "cannot connect" in lines[0]
