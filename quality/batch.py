@@ -24,17 +24,10 @@ LOADS_TABLE = ("raw", "_dlt_loads")
 # Postgres regexes: the Python `(?i)` flag becomes the `~*` operator.
 _PG_CREDENTIAL = CREDENTIAL_PATTERN.removeprefix("(?i)")
 
-INCOMING_BATCH_SQL = f"""
-select i.*,
-    case when i.latitude ~ '{NUMBER_PATTERN}' then i.latitude::float8 end as latitude_value,
-    case when i.longitude ~ '{NUMBER_PATTERN}' then i.longitude::float8 end as longitude_value,
-    i.age - extract(year from age(i.created_at, i.date_of_birth))::int as age_minus_dob_years
-from raw.users as r
-join public.incoming_users as i on i.user_id = r.uuid
-where r._dlt_load_id = %s
-"""
-
-RAW_BATCH_SQL = f"""
+# One pass over raw.users per check (the load's rows; an index on _dlt_load_id makes it a lookup), kept in
+# a temporary table that the incoming_users query joins by primary key.
+BATCH_USERS_SQL = f"""
+create temporary table batch_users on commit drop as
 select r.uuid,
     (select string_agg(distinct k.key, ',' order by k.key)
        from jsonb_path_query(r.payload::jsonb, 'strict $.** ? (@.type() == "object")') as o(obj),
@@ -42,6 +35,17 @@ select r.uuid,
       where k.key ~* '{_PG_CREDENTIAL}') as credential_keys
 from raw.users as r
 where r._dlt_load_id = %s
+"""
+
+RAW_BATCH_SQL = "select uuid, credential_keys from batch_users"
+
+INCOMING_BATCH_SQL = f"""
+select i.*,
+    case when i.latitude ~ '{NUMBER_PATTERN}' then i.latitude::float8 end as latitude_value,
+    case when i.longitude ~ '{NUMBER_PATTERN}' then i.longitude::float8 end as longitude_value,
+    i.age - extract(year from age(i.created_at, i.date_of_birth))::int as age_minus_dob_years
+from batch_users as b
+join public.incoming_users as i on i.user_id = b.uuid
 """
 
 CATALOG_SQL = """
@@ -61,8 +65,8 @@ order by table_name, a.attnum
 
 LATEST_LOAD_SQL = """
 select l.load_id from raw._dlt_loads as l
-where l.status = 0 and exists (select 1 from raw.users as r where r._dlt_load_id = l.load_id)
-order by l.inserted_at desc
+where l.status = 0
+order by l.inserted_at desc, l.load_id desc
 limit 1
 """
 
@@ -83,12 +87,12 @@ def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
 
 
 def latest_load_id(conn: psycopg.Connection) -> str:
-    """The newest completed dlt load that landed users; a one-line error when there is none."""
+    """The newest completed dlt load (its batch may be empty); a one-line error when there is none."""
     if not table_exists(conn, *LOADS_TABLE):
         raise UserpipeError("no batch has landed yet (raw._dlt_loads is missing): run `userpipe ingest` first")
     row = conn.execute(LATEST_LOAD_SQL).fetchone()
     if row is None:
-        raise UserpipeError("no load in raw._dlt_loads landed users: run `userpipe ingest` first")
+        raise UserpipeError("no completed load in raw._dlt_loads: run `userpipe ingest` first")
     return str(row[0])
 
 
@@ -100,18 +104,21 @@ def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
             raise UserpipeError(f"{schema}.{table} does not exist: run `userpipe {step}` first")
     if conn.execute("select 1 from raw._dlt_loads where load_id = %s", (load_id,)).fetchone() is None:
         raise UserpipeError(f"no load {load_id!r} in raw._dlt_loads: pass a load id `userpipe ingest` reported")
-    return Batch(
-        load_id=load_id,
-        incoming_users=_frame(conn, INCOMING_BATCH_SQL, (load_id,)),
-        raw_users=_frame(conn, RAW_BATCH_SQL, (load_id,)),
-        catalog=_frame(conn, CATALOG_SQL, ()),
-    )
+    with conn.transaction():
+        conn.execute(BATCH_USERS_SQL.encode(), (load_id,))
+        conn.execute("analyze batch_users")  # so the join below looks users up by primary key
+        return Batch(
+            load_id=load_id,
+            incoming_users=_frame(conn, INCOMING_BATCH_SQL),
+            raw_users=_frame(conn, RAW_BATCH_SQL),
+            catalog=_frame(conn, CATALOG_SQL),
+        )
 
 
-def _frame(conn: psycopg.Connection, sql: str, params: tuple[object, ...]) -> pd.DataFrame:
+def _frame(conn: psycopg.Connection, sql: str) -> pd.DataFrame:
     import pandas as pd
 
     with conn.cursor() as cursor:
-        cursor.execute(sql.encode(), params)
+        cursor.execute(sql.encode())
         columns = [column.name for column in cursor.description or ()]
         return pd.DataFrame(cursor.fetchall(), columns=columns)

@@ -86,7 +86,7 @@ def run_checks(
         found: list[CheckResult] = []
         if run_dbt_tests:
             lap = time.perf_counter()
-            found += _dbt_results(transformer)
+            found += _dbt_results(transformer, url)
             timings["dbt_test"] = time.perf_counter() - lap
         lap = time.perf_counter()
         gx_results, docs_index = _gx_results(batch, run_id, expected_rows, checked_at)
@@ -206,13 +206,13 @@ def _exception_message(info: Any) -> str:
     return "expectation raised an exception"
 
 
-def _dbt_results(transformer: DbtTester | None) -> list[CheckResult]:
+def _dbt_results(transformer: DbtTester | None, url: str) -> list[CheckResult]:
     """The dbt tests as CheckResults (a dbt run that cannot start is one `error` result)."""
     try:
         if transformer is None:
             from userpipe.transform import Transformer
 
-            transformer = Transformer()
+            transformer = Transformer(database_url=url)
         outcome = transformer.test()
     except Exception as exc:
         log.exception("dbt test failed to run")
