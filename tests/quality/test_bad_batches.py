@@ -140,7 +140,7 @@ def test_cli_names_each_failing_check_and_exits_non_zero(
 def test_unknown_load_or_bad_count_is_a_one_line_error(
     module_warehouse: Warehouse, batches: dict[str, IngestResult]
 ) -> None:
-    with pytest.raises(UserpipeError, match="no load 'nope' in raw._dlt_loads"):
+    with pytest.raises(UserpipeError, match=r"no load 'nope' in raw\._dlt_loads"):
         run_checks("run-x", load_id="nope", run_dbt_tests=False)
     with pytest.raises(UserpipeError, match="expected rows must be >= 0"):
         run_checks("run-x", expected_rows=-1, run_dbt_tests=False)
