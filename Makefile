@@ -38,6 +38,9 @@ pytest: install ## pytest only
 bench: install ## Benchmarks: print measured rates and ratios (not tests)
 	$(BIN)/python bench/run_all.py
 
+dashboards: install ## Regenerate grafana/dashboards/*.json from grafana/build_dashboard.py
+	$(BIN)/python grafana/build_dashboard.py
+
 up: install ## docker-compose stack (PostgreSQL, Kestra, Grafana, local API) with a guided quick start
 	$(BIN)/userpipe quickstart
 
