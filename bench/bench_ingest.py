@@ -194,7 +194,8 @@ def main() -> None:
         live, _ = bench_ingest(args.users, args.seed, None, live_db)
         print(f"  {'(a) ingest from LocalApi, generating (as userpipe ingest)':<58} {live.rate:>10,.0f} users/s"
               f"  ({live.seconds:.2f} s)")
-        live_copy = _timed("    COPY of the same rows into (key text, payload jsonb)", lambda: bench_copy(live_db, _last(live_db)))
+        live_copy = _timed("    COPY of the same rows into (key text, payload jsonb)",
+                           lambda: bench_copy(live_db, _last(live_db)))
         with ReplayApi(bodies) as replay:
             replayed, _ = bench_ingest(args.users, args.seed, replay.url, replay_db)
         print(f"  {'(b) ingest from a replay API (pages pre-rendered)':<58} {replayed.rate:>10,.0f} users/s"

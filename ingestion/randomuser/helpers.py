@@ -167,7 +167,9 @@ def fetch_page(session: Any, api_url: str, request: PageRequest) -> bytes:
         raise IngestError(f"API {where} answered HTTP {status}{retried}") from exc
     except requests.Timeout as exc:
         raise IngestError(f"API {where} timed out (retried)") from exc
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise IngestError(f"API {where} answered a truncated body (connection closed early; retried)") from exc
+    except requests.ConnectionError as exc:
         raise IngestError(f"cannot reach API {where}: {_connection_reason(exc)}") from exc
     except requests.RequestException as exc:
         raise IngestError(f"request to API {where} failed: {_short(exc)}") from exc

@@ -1,0 +1,123 @@
+"""A flaky API is retried; a broken or foreign one fails in one line, landing nothing, leaving raw as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dlt
+import pytest
+
+from ingestion.pipeline import ingest
+from ingestion.randomuser import settings
+from ingestion.randomuser.helpers import IngestError
+from randomuser_api import Fault, FaultPlan, LocalApi
+from tests.fixtures.api import FaultyApiFactory
+from tests.ingestion.conftest import Answer, FakeApi, good_page, query, raw_snapshot, scalar
+from userpipe import warehouse
+
+
+def used(api: LocalApi) -> int:
+    """Requests that took a use of the (single) fault of `api`."""
+    fault = api.faults.to_json()["faults"][0]
+    return int(fault["times"]) - int(fault["remaining"])
+
+
+def no_pending_packages() -> bool:
+    pipeline = dlt.attach(settings.PIPELINE_NAME, pipelines_dir=str(warehouse.home() / "dlt"))
+    return not pipeline.has_pending_data
+
+
+@pytest.mark.parametrize("fault", [Fault("429", times=2, retry_after=1), Fault("500", times=2)],
+                         ids=["429-retry-after", "500"])
+def test_throttled_or_failing_requests_are_retried_then_land(
+        database_url: str, faulty_api: FaultyApiFactory, fault: Fault) -> None:
+    api = faulty_api(FaultPlan([fault]))
+
+    result = ingest(40, seed="flaky", api_url=api.url)
+
+    assert used(api) == 2
+    assert result.users_new == 40
+    assert scalar(database_url, "select count(*) from raw.users") == 40
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("truncate", "answered a truncated body"),
+    ("malformed", "answered malformed or truncated JSON"),
+])
+def test_a_broken_answer_fails_cleanly_and_raw_is_unchanged(
+        database_url: str, local_api: LocalApi, faulty_api: FaultyApiFactory, monkeypatch: pytest.MonkeyPatch,
+        kind: str, message: str) -> None:
+    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "2")  # a cut connection is retried; keep it short
+    ingest(30, seed="before", api_url=local_api.url)
+    before = raw_snapshot(database_url)
+    api = faulty_api(FaultPlan([Fault(kind, times=-1)]))
+
+    with pytest.raises(IngestError, match=message) as failure:
+        ingest(30, seed="broken", api_url=api.url)
+
+    assert "\n" not in str(failure.value)
+    assert raw_snapshot(database_url) == before
+    assert no_pending_packages()
+
+
+def test_a_failure_on_a_later_page_lands_nothing_and_the_next_run_lands_only_its_own(
+        database_url: str, local_api: LocalApi, fake_api: Callable[[Answer], FakeApi]) -> None:
+    ingest(10, seed="before", api_url=local_api.url)
+    before = raw_snapshot(database_url)
+
+    def page_two_is_html(params: dict[str, str]) -> tuple[int, str, bytes]:
+        if params.get("page") == "2":
+            return 200, "text/html", b"<html><body>maintenance</body></html>"
+        return good_page(params)
+
+    api = fake_api(page_two_is_html)
+    with pytest.raises(IngestError, match="page 2"):
+        ingest(5001, seed="half", api_url=api.url)  # page 1 (5000 users) is extracted before page 2 fails
+
+    assert {r["page"] for r in api.requests} == {"1", "2"}
+    assert raw_snapshot(database_url) == before
+    assert no_pending_packages()
+
+    after = ingest(20, seed="after", api_url=local_api.url)
+
+    assert after.users_new == 20
+    assert query(database_url, "select request_seed, count(*) from raw.users group by 1 order by 1") == [
+        ("after", 20), ("before", 10)]
+
+
+def test_a_first_batch_that_fails_creates_nothing(database_url: str, faulty_api: FaultyApiFactory) -> None:
+    api = faulty_api(FaultPlan([Fault("malformed", times=-1)]))
+
+    with pytest.raises(IngestError):
+        ingest(10, seed="first", api_url=api.url)
+
+    assert raw_snapshot(database_url) == {"tables": []}
+
+
+def test_an_api_that_keeps_failing_ends_in_an_error_after_bounded_retries(
+        database_url: str, faulty_api: FaultyApiFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "2")  # dlt config of the source
+    api = faulty_api(FaultPlan([Fault("500", times=100)]))
+
+    with pytest.raises(IngestError, match=r"answered HTTP 500 \(retried\)"):
+        ingest(10, seed="down", api_url=api.url)
+
+    assert used(api) == 2
+    assert raw_snapshot(database_url) == {"tables": []}
+
+
+@pytest.mark.parametrize(("content_type", "body", "message"), [
+    ("text/html", b"<!doctype html><html><body>Hello</body></html>", "malformed or truncated JSON"),
+    ("application/json", b'{"users": []}', 'no "results" list'),
+    ("application/json", b'{"error": "Uh oh, something has gone wrong."}', "answered an error"),
+    ("application/json", b'{"results": [{"name": "no login"}], "info": {}}', "1 users, 10 were asked for"),
+], ids=["html", "json-without-results", "api-error", "short-page"])
+def test_a_server_that_is_not_randomuser_is_refused(
+        database_url: str, fake_api: Callable[[Answer], FakeApi], content_type: str, body: bytes,
+        message: str) -> None:
+    api = fake_api(lambda params: (200, content_type, body))
+
+    with pytest.raises(IngestError, match=message):
+        ingest(10, seed="foreign", api_url=api.url)
+
+    assert raw_snapshot(database_url) == {"tables": []}
