@@ -116,7 +116,7 @@ class CycleRunner:
                  stop: StopRequest | None = None) -> None:
         self.settings = settings
         self.database_url = database_url
-        self.stop = stop or StopRequest()
+        self.stop = stop if stop is not None else StopRequest()
         self.pending: list[RunRecord] = []  # outcomes not yet written (database unreachable)
         self._api: LocalApi | None = None
         self._transformer: Any = None
@@ -237,7 +237,7 @@ class CycleRunner:
         if self._transformer is None:
             from userpipe.transform import Transformer
 
-            self._transformer = Transformer()
+            self._transformer = Transformer(database_url=self.database_url)
         return self._transformer
 
     # -- recording ---------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""The cycle in-process: real API, dlt, dbt, checks and PostgreSQL; outcomes read back from ops.pipeline_runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+import pytest
+
+from randomuser_api import FaultPlan, LocalApi
+from userpipe import runs
+from userpipe.cycle import CycleRunner, CycleSettings, run_loop
+from userpipe.errors import UserpipeError
+from userpipe.runs import CycleLock, RunRecord
+from userpipe.schedule import Schedule
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def recorded(url: str, run_id: str) -> RunRecord:
+    with psycopg.connect(url) as conn:
+        record = runs.load(conn, run_id)
+    assert record is not None, f"run {run_id} not recorded"
+    return record
+
+
+def test_settings_reject_out_of_range_batch_size() -> None:
+    for size in (0, 5001):
+        with pytest.raises(UserpipeError, match="between 1 and 5000"):
+            CycleSettings(batch_size=size)
+
+
+def test_cycle_is_skipped_while_another_holds_the_lock_or_a_kestra_lease(database_url: str,
+                                                                         local_api: LocalApi) -> None:
+    settings = CycleSettings(api_url=local_api.url)
+    with CycleRunner(settings) as runner, CycleLock(database_url) as other:
+        assert other.try_acquire()
+        skipped = runner.run_cycle()
+        other.release()
+        runs.save(other.conn, RunRecord.start("kestra", run_id="kestra-exec-1"))
+        leased = runner.run_cycle()
+    for record, reason in ((skipped, "another cycle holds the lock"), (leased, "Kestra execution kestra-exec-1")):
+        assert record.status == "skipped"
+        assert reason in (record.error or "")
+        assert recorded(database_url, record.run_id).status == "skipped"
+    assert rows(database_url, "select to_regclass('raw.users')") == [(None,)]  # nothing ran
+
+
+def test_loop_runs_on_the_schedule_until_max_cycles(database_url: str, local_api: LocalApi) -> None:
+    seen: list[tuple[RunRecord, datetime | None]] = []
+    with CycleRunner(CycleSettings(api_url=local_api.url)) as runner, CycleLock(database_url) as other:
+        other.try_acquire()  # every cycle skips: the loop itself is under test here
+        started = time.monotonic()
+        records = run_loop(runner, Schedule("* * * * * */1"), on_cycle=lambda r, n: seen.append((r, n)),
+                           max_cycles=3)
+    assert [r.status for r in records] == ["skipped"] * 3
+    assert [n is None for _, n in seen] == [False, False, True]
+    assert 1.0 <= time.monotonic() - started < 10  # two waits for the next second's tick
+
+
+def test_failed_step_is_recorded_and_the_next_cycle_waits_for_the_lock_then_succeeds(
+        database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("malformed", times=1))
+    settings = CycleSettings(batch_size=10, api_url=api.url, wait_for_lock=True, lock_timeout_seconds=60)
+    with CycleRunner(settings) as runner:
+        failed = runner.run_cycle()
+        with CycleLock(database_url) as other:
+            other.try_acquire()
+            threading.Timer(1.0, other.release).start()
+            succeeded = runner.run_cycle()
+
+    assert failed.status == "failed" and (failed.error or "").startswith("ingest failed:")
+    stored_failure = recorded(database_url, failed.run_id)
+    assert stored_failure.ingest_seconds is not None and stored_failure.transform_seconds is None
+    assert succeeded.status == "success", succeeded.error
+    stored = recorded(database_url, succeeded.run_id)
+    assert (stored.trigger, stored.users_fetched, stored.users_new) == ("local", 10, 10)
+    assert all(s is not None and s > 0 for s in (stored.ingest_seconds, stored.transform_seconds,
+                                                   stored.check_seconds))
+    assert stored.seconds is not None and stored.seconds >= 1.0  # it waited for the other holder
+    assert rows(database_url, "select count(*), count(distinct uuid) from raw.users") == [(10, 10)]
+    assert rows(database_url, "select count(*) from public.incoming_users") == [(10,)]
+    checks = rows(database_url, f"select count(*), count(*) filter (where status in ('fail', 'error')) "
+                                f"from ops.check_results where run_id = '{succeeded.run_id}'")
+    assert checks[0][0] > 0 and checks[0][1] == 0
+
+
+def test_failed_checks_fail_the_cycle_but_keep_the_data(database_url: str,
+                                                        faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("invalid", times=1, fields=("email",)))
+    with CycleRunner(CycleSettings(batch_size=10, api_url=api.url)) as runner:
+        record = runner.run_cycle()
+    assert record.status == "failed"
+    assert (record.error or "").startswith("checks failed:") and "email" in (record.error or "")
+    assert recorded(database_url, record.run_id).check_seconds is not None
+    assert rows(database_url, "select count(*) from public.incoming_users") == [(10,)]
+    failing = rows(database_url, f"select check_name from ops.check_results where run_id = '{record.run_id}' "
+                                 "and status = 'fail'")
+    assert any("email" in name for (name,) in failing)

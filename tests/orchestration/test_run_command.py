@@ -1,0 +1,131 @@
+"""`userpipe run` and `userpipe status` as users run them: real subprocesses, real signals, real database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from randomuser_api import FaultPlan, LocalApi
+from userpipe import warehouse
+from userpipe.runs import CycleLock
+
+USERPIPE = str(Path(sys.executable).parent / "userpipe")
+UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/none"
+
+
+def userpipe(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([USERPIPE, *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def scalar(url: str, sql: str) -> object:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+    return row[0] if row else None
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def run_status(url: str) -> str | None:
+    """The status of the newest run, None while ops.pipeline_runs does not exist."""
+    if not scalar(url, "select to_regclass('ops.pipeline_runs') is not null"):
+        return None
+    return scalar(url, "select status from ops.pipeline_runs order by started_at desc limit 1")  # type: ignore
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--cron", "every minute"], "invalid --cron 'every minute'"),
+    (["--batch-size", "0"], "--batch-size must be between 1 and 5000"),
+    (["--batch-size", "5001"], "--batch-size must be between 1 and 5000"),
+    (["--batch-size", "ten"], "--batch-size must be a whole number"),
+    (["--api-url", "ftp://example.com/api"], "API URL must be an http(s) URL"),
+    (["--nat", "XX"], "unknown nationality XX"),
+])
+def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)  # rejected before any database access
+    result = userpipe("run", "--once", *args)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {message}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_help_lists_the_options() -> None:
+    result = userpipe("run", "--help")
+    assert result.returncode == 0
+    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles"):
+        assert option in result.stdout
+
+
+def test_status_on_an_empty_database_says_so(database_url: str) -> None:
+    result = userpipe("status")
+    assert result.returncode == 0, result.stderr
+    assert "No users and no cycles yet" in result.stdout
+
+
+def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, local_api: LocalApi) -> None:
+    result = userpipe("run", "--plain", "--max-cycles", "2", "--cron", "* * * * * */1", "--batch-size", "5",
+                      "--api-url", local_api.url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(" | success | users 5 new of 5 | " in line for line in lines), result.stdout
+    assert "next " in lines[0] and "next " not in lines[1]
+    assert scalar(database_url, "select count(*) from ops.pipeline_runs where status = 'success' "
+                                "and trigger = 'local' and transform_seconds > 0 and check_seconds > 0") == 2
+    assert scalar(database_url, "select count(distinct uuid) from raw.users") == 10
+
+    status = userpipe("status")
+    assert status.returncode == 0, status.stderr
+    assert "Total users: 10" in status.stdout
+    assert "Latest 10 users" in status.stdout and "Users per minute" in status.stdout
+    assert status.stdout.count("success") == 2 and "Failed checks: none" in status.stdout
+
+
+def test_sigterm_during_ingest_finishes_the_batch_then_stops(database_url: str,
+                                                             faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("slow", times=1, delay=4.0))
+    process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", api.url], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        wait_for(lambda: run_status(database_url) == "running")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "interrupted by SIGTERM before transform" in stdout
+    assert "stopped by SIGTERM after 1 cycle(s)" in stderr
+    assert scalar(database_url, "select status || ' ' || users_new from ops.pipeline_runs") == "failed 10"
+    assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") >= 3.0  # type: ignore[operator]
+    assert scalar(database_url, "select count(*) from raw.users") == 10  # the whole batch, never half
+    assert scalar(database_url, "select to_regclass('public.incoming_users')") is None  # no step after it
+
+
+def test_ctrl_c_while_waiting_for_the_next_tick_stops_at_once(database_url: str, local_api: LocalApi) -> None:
+    with CycleLock(database_url) as other:
+        other.try_acquire()  # the first cycle is skipped, then the loop waits for the next minute
+        process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", local_api.url], text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: run_status(database_url) == "skipped")
+            time.sleep(0.3)  # let it reach the wait
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=30)
+            assert time.monotonic() - started < 10
+        finally:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert " | skipped | " in stdout and "another cycle holds the lock" in stdout
+    assert "stopped by SIGINT after 1 cycle(s)" in stderr
