@@ -17,9 +17,39 @@
     cast(statement_timestamp() at time zone 'UTC' as timestamp)
 {%- endmacro %}
 
-{#- Filter for the incoming_users rows a mart has not counted yet: synced after the mart's last batch. -#}
+{#-
+    The first value of a query run at execution time (none while parsing or when there is no row). Used to
+    put high-water marks into the SQL as literals: against a subquery the planner must guess a third of the
+    table and scans it; against a literal it reads the statistics and takes the index range.
+-#}
+{% macro query_value(sql) %}
+    {% if execute %}
+        {% set rows = run_query(sql).rows %}
+        {% if rows | length > 0 %}
+            {% do return(rows[0][0]) %}
+        {% endif %}
+    {% endif %}
+    {% do return(none) %}
+{% endmacro %}
+
+{#- A timestamp literal for a value from query_value (none -> -infinity). -#}
+{% macro timestamp_literal(value) -%}
+    {%- if value is none -%}
+        '-infinity'::timestamp
+    {%- else -%}
+        '{{ value }}'::timestamp
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Filter for the incoming_users rows a mart has not counted yet: synced after the mart's last batch. The
+    literal (read when the model compiles) gives the planner the index range; the subquery (read under the
+    lock) keeps the filter exact should another build have moved the mark in between.
+-#}
 {% macro synced_since_last_build(high_water_column='updated_at') -%}
-    synced_at > (select coalesce(max({{ high_water_column }}), '-infinity'::timestamp) from {{ this }})
+    {%- set high_water = query_value('select max(' ~ high_water_column ~ ') from ' ~ this) -%}
+    synced_at > {{ timestamp_literal(high_water) }}
+    and synced_at > (select coalesce(max({{ high_water_column }}), '-infinity'::timestamp) from {{ this }})
 {%- endmacro %}
 
 {#-
@@ -70,7 +100,27 @@
     end
 {%- endmacro %}
 
-{#- Test scope: the users landed within var test_window of the newest one (an index range scan). -#}
+{#-
+    Test scope: the rows written by the latest build, and within var test_window before it (an index range on
+    synced_at, its bound a literal). Singular tests call it; generic tests get it from `where: __latest_build__`.
+-#}
 {% macro recent_users_only(relation) -%}
-    created_at >= (select max(created_at) from {{ relation }}) - interval '{{ var("test_window") }}'
+    {%- set latest = query_value('select max(synced_at) from ' ~ relation) -%}
+    synced_at >= {{ timestamp_literal(latest) }} - interval '{{ var("test_window") }}'
+{%- endmacro %}
+
+{#- dbt's hook for a test's `where` config, extended with the placeholder `__latest_build__`. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where -%}
+        {%- if '__latest_build__' in where -%}
+            {%- set where = where | replace('__latest_build__', recent_users_only(relation)) -%}
+        {%- endif -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
 {%- endmacro %}

@@ -1,5 +1,6 @@
 -- Users whose age (dob.age) disagrees by more than a year with date_of_birth, counted at landing time
--- (created_at). Recent users only (var test_window). A warning: the row is kept, the disagreement flagged.
+-- (created_at). Only the rows of the latest build (macro recent_users_only). A warning: the row is kept,
+-- the disagreement flagged.
 
 {{ config(severity='warn') }}
 

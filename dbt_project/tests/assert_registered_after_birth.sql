@@ -1,5 +1,5 @@
--- Users registered before they were born. Recent users only (var test_window). A warning: the row is
--- kept, the impossibility flagged.
+-- Users registered before they were born. Only the rows of the latest build (macro recent_users_only).
+-- A warning: the row is kept, the impossibility flagged.
 
 {{ config(severity='warn') }}
 

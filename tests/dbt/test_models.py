@@ -61,6 +61,7 @@ class Cycles:
     third: TransformResult
     edge_ids: dict[str, str]
     late_id: str
+    too_late_id: str
     counts_after_first: dict[str, object]
     counts_after_relanding: dict[str, object]
     synced_after_first: dict[str, object]
@@ -114,11 +115,13 @@ def cycles(dbt_database: str, transformer: Transformer, local_api: LocalApi) -> 
 
     users_before_third = int(scalar(url, "select count(*) from public.incoming_users"))  # type: ignore[call-overload]
     ingest(400, seed="dbt-tests-b", api_url=local_api.url, database_url=url)
-    late = datetime.now(UTC) - timedelta(minutes=10)  # fetched before the newest user, committed after it
+    late = datetime.now(UTC) - timedelta(minutes=5)  # fetched before the newest user, committed after it
     [late_id] = raw_rows.land(url, [raw_rows.user({"nat": "FI"})], fetched_at=late)
+    too_late = datetime.now(UTC) - timedelta(hours=1)  # beyond late_arrival_window: flagged, not read
+    [too_late_id] = raw_rows.land(url, [raw_rows.user({"nat": "SE"})], fetched_at=too_late)
     third = transformer.build()
-    return Cycles(url, first, relanded, third, edge_ids, late_id, counts_after_first, counts_after_relanding,
-                  synced_after_first, synced_after_relanding, users_before_third)
+    return Cycles(url, first, relanded, third, edge_ids, late_id, too_late_id, counts_after_first,
+                  counts_after_relanding, synced_after_first, synced_after_relanding, users_before_third)
 
 
 def test_every_build_succeeds_with_the_malformed_rows_flagged(cycles: Cycles) -> None:
@@ -203,11 +206,16 @@ def test_landing_the_same_users_again_changes_nothing(cycles: Cycles) -> None:
     assert cycles.synced_after_relanding == cycles.synced_after_first
 
 
-def test_new_and_late_users_are_added_once(cycles: Cycles) -> None:
+def test_new_and_late_users_are_added_once_and_too_late_ones_flagged(cycles: Cycles) -> None:
     users = scalar(cycles.url, "select count(*) from public.incoming_users")
     assert users == cycles.users_before_third + 401
-    assert scalar(cycles.url, "select count(*) from public.incoming_users where user_id = %s", (cycles.late_id,)) == 1
-    assert users == scalar(cycles.url, "select count(*) from raw.users")
+    held = "select count(*) from public.incoming_users where user_id = %s"
+    assert scalar(cycles.url, held, (cycles.late_id,)) == 1
+    assert scalar(cycles.url, held, (cycles.too_late_id,)) == 0
+    assert users == scalar(cycles.url, "select count(*) from raw.users") - 1
+    flagged = {node.name: node.failures for node in cycles.third.warnings}
+    assert flagged.get("assert_every_raw_user_is_held") == 1
+    assert "assert_every_raw_user_is_held" not in {node.name for node in cycles.relanded.warnings}
 
 
 def test_marts_agree_with_incoming_users_after_incremental_cycles(cycles: Cycles) -> None:

@@ -19,15 +19,31 @@
 
 with
 
+{% if is_incremental() %}
+new_user_ids as (
+
+    -- The raw rows of the window (an index range scan; its bound a literal, so the planner knows how few
+    -- rows it holds) whose user is not held yet (primary-key probes). Keys only: no JSON is read here.
+    select user_id from {{ ref('stg_randomuser__users') }} as staged
+    where fetched_at >= (
+            {{ timestamp_literal(query_value('select max(created_at) from ' ~ this)) }} at time zone 'UTC'
+        ) - interval '{{ var("late_arrival_window") }}'
+        and not exists (
+            select 1 from {{ this }} as held
+            where held.user_id = staged.user_id
+        )
+
+),
+{% endif %}
+
 staged as (
 
+    -- Incremental: only the new users are flattened, fetched by raw.users' unique index on uuid (an array
+    -- of keys, not a join, so the planner cannot choose to flatten the whole table and hash it).
     select * from {{ ref('stg_randomuser__users') }}
     where user_id is not null
     {% if is_incremental() %}
-        and fetched_at >= (
-            select coalesce(max(created_at) at time zone 'UTC', '-infinity'::timestamptz)
-            from {{ this }}
-        ) - interval '{{ var("late_arrival_window") }}'
+        and user_id = any(array(select user_id from new_user_ids))
     {% endif %}
 
 ),
@@ -70,15 +86,9 @@ renamed as (
 
 not_yet_held as (
 
-    -- One row per (truncated) user_id, the first landed; users already held are left as they are.
+    -- One row per user_id (ids longer than 100 characters are cut, so two could meet): the first landed.
     select distinct on (user_id) *
     from renamed
-    {% if is_incremental() %}
-        where not exists (
-            select 1 from {{ this }} as held
-            where held.user_id = renamed.user_id
-        )
-    {% endif %}
     order by user_id, created_at
 
 ),

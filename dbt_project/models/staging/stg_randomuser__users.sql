@@ -55,7 +55,7 @@ renamed as (
 final as (
 
     select
-        {{ clean_text('uuid') }} as user_id,
+        uuid as user_id,
         lower({{ clean_text('gender') }}) as gender,
         {{ clean_text('title') }} as title,
         {{ clean_text('first_name') }} as first_name,
