@@ -52,7 +52,7 @@ class IngestResult:
     seed: str
     first_page: int
     last_page: int
-    load_id: str
+    load_id: str | None  # None when the batch held no user new to raw.users (dlt had nothing to load)
     api_url: str
     nat: tuple[str, ...] = ()
 
@@ -95,10 +95,11 @@ def ingest(
             _drop_pending(pipeline, "of the failed batch")
             raise _one_line_error(exc) from exc
     load_id = _last_load_id(pipeline)
+    landed = _landed_rows(pipeline, load_id) if load_id else 0
     return IngestResult(
         users_fetched=size,
-        users_landed=_landed_rows(pipeline, load_id),
-        users_new=_new_rows(pipeline, load_id),
+        users_landed=landed,
+        users_new=_new_rows(pipeline, load_id) if landed else 0,
         seconds=round(time.perf_counter() - started, 3),
         seed=plan.seed,
         first_page=plan.first_page,
@@ -171,12 +172,10 @@ def _one_line_error(exc: BaseException) -> UserpipeError:
     return IngestError(f"dlt {step} step failed, nothing landed: {type(root).__name__}: {reason}")
 
 
-def _last_load_id(pipeline: dlt.Pipeline) -> str:
+def _last_load_id(pipeline: dlt.Pipeline) -> str | None:
     trace = pipeline.last_trace
     load_info = trace.last_load_info if trace else None
-    if load_info is None or not load_info.loads_ids:
-        raise IngestError("dlt reported no load for this batch")
-    return str(load_info.loads_ids[-1])
+    return str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
 
 
 def _landed_rows(pipeline: dlt.Pipeline, load_id: str) -> int:

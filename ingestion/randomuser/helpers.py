@@ -11,27 +11,14 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import requests
 
 from ingestion.randomuser import settings
 from userpipe.errors import UserpipeError
-
-# `raw.users` as Arrow (dlt adds _dlt_load_id and _dlt_id); payload is JSON text, hinted `json` in the resource
-ARROW_SCHEMA = pa.schema([
-    pa.field("uuid", pa.string(), nullable=False),
-    pa.field("payload", pa.string(), nullable=False),
-    pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("request_seed", pa.string()),
-    pa.field("request_page", pa.int64()),
-    pa.field("api_version", pa.string()),
-])
 
 
 class IngestError(UserpipeError):
@@ -186,18 +173,6 @@ class Page:
     version: str | None
     fetched_at: datetime
 
-    def to_arrow(self) -> pa.Table:
-        """The `raw.users` rows of this page (payload as JSON text, hinted `json` for dlt)."""
-        n = len(self.uuids)
-        return pa.Table.from_arrays([
-            pa.array(self.uuids, pa.string()),
-            pa.array(self.payloads, pa.binary()).cast(pa.string()),  # utf-8 checked once, in C
-            pa.repeat(pa.scalar(self.fetched_at, ARROW_SCHEMA.field("fetched_at").type), n),
-            pa.repeat(pa.scalar(self.seed, pa.string()), n),
-            pa.repeat(pa.scalar(self.page, pa.int64()), n),
-            pa.repeat(pa.scalar(self.version, pa.string()), n),
-        ], schema=ARROW_SCHEMA)
-
 
 def parse_page(body: bytes, request: PageRequest, api_url: str) -> Page:
     """Check that `body` is a complete randomuser page and strip the credential fields of every user."""
@@ -225,21 +200,18 @@ def parse_page(body: bytes, request: PageRequest, api_url: str) -> Page:
     for position, user in enumerate(users):
         login = user.get("login") if isinstance(user, dict) else None
         uuid = login.get("uuid") if isinstance(login, dict) else None
-        if not isinstance(login, dict) or not isinstance(uuid, str) or not uuid:
-            raise IngestError(f"API {where}: user {position} has no login.uuid")
+        if not isinstance(login, dict) or not isinstance(uuid, str) or not uuid or not uuid.isprintable():
+            raise IngestError(f"API {where}: user {position} has no valid login.uuid")
         for name in credentials:
             login.pop(name, None)
         uuids.append(uuid)
         payloads.append(dumps(user))
-    version = info.get("version")
-    return Page(
-        uuids=uuids,
-        payloads=payloads,
-        seed=str(info.get("seed") or request.seed),
-        page=request.page,
-        version=str(version) if version is not None else None,
-        fetched_at=fetched_at,
-    )
+    seed, version = str(info.get("seed") or request.seed), info.get("version")
+    version = str(version) if version is not None else None
+    if not seed.isprintable() or not (version or "").isprintable():
+        raise IngestError(f"API {where} is not randomuser-compatible: control characters in info")
+    return Page(uuids=uuids, payloads=payloads, seed=seed, page=request.page, version=version,
+                fetched_at=fetched_at)
 
 
 def _connection_reason(exc: Exception) -> str:
@@ -252,14 +224,3 @@ def _short(value: object) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= 160 else text[:157] + "..."
 
-
-def write_rows_csv(rows: pa.Table, load_id: str, path: Path) -> Path:
-    """`rows` plus dlt's `_dlt_load_id` and `_dlt_id` columns as a csv file dlt imports and COPYs as is."""
-    from dlt.common.normalizers.utils import generate_dlt_ids
-
-    n = rows.num_rows
-    rows = rows.append_column(
-        "_dlt_load_id", pa.repeat(pa.scalar(load_id, pa.string()), n)
-    ).append_column("_dlt_id", pa.array(generate_dlt_ids(n), pa.string()))
-    pa_csv.write_csv(rows, path, pa_csv.WriteOptions(include_header=True, quoting_style="needed"))
-    return path

@@ -31,8 +31,10 @@ MAX_ATTEMPTS = 4  # first try + 3 retries on 429, 5xx, connection errors and tim
 BACKOFF_FACTOR = 0.5  # waits 0.5, 1, 2 s (or Retry-After)
 MAX_RETRY_DELAY_SECONDS = 5.0  # Retry-After is honoured up to this many seconds
 
-# pages fetched at once: overlaps network/API time with parsing
+# pages fetched, parsed and written at once, in worker processes (1 = inline)
 FETCH_WORKERS = 2
+# files per batch handed to dlt: enough to COPY in parallel, few enough to keep dlt's per-file work small
+LOAD_FILES = 2
 
 # dlt state key (source state) remembering where the stream of users continues
 STREAM_STATE_KEY = "stream"

@@ -35,9 +35,10 @@ def ingest(batch_size: BatchSize = "10", seed: Seed = None, page: Page = None, n
         raise IngestError(f"page must be a whole number, got {page!r}") from None
     result = ingest_batch(batch_size, seed=seed, nat=nat, api_url=api_url, page=first_page)
     console = Console(highlight=False, soft_wrap=True)
+    load = f"load {result.load_id}" if result.load_id else "nothing new to load"
     console.print(
         f"[bold]{result.users_fetched}[/] users fetched, {result.users_landed} landed, "
-        f"[bold green]{result.users_new}[/] new in raw.users in {result.seconds:.2f} s (load {result.load_id})"
+        f"[bold green]{result.users_new}[/] new in raw.users in {result.seconds:.2f} s ({load})"
     )
     console.print(f"seed [bold]{result.seed}[/], pages {result.first_page}..{result.last_page} of {result.api_url}")
     console.print(f"reproduce: userpipe ingest {result.reproduce_args}")
