@@ -99,7 +99,7 @@ def ingest(
     return IngestResult(
         users_fetched=size,
         users_landed=landed,
-        users_new=_new_rows(pipeline, load_id) if landed else 0,
+        users_new=_new_rows(pipeline, load_id) if load_id and landed else 0,
         seconds=round(time.perf_counter() - started, 3),
         seed=plan.seed,
         first_page=plan.first_page,
