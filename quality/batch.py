@@ -24,8 +24,13 @@ LOADS_TABLE = ("raw", "_dlt_loads")
 # Postgres regexes: the Python `(?i)` flag becomes the `~*` operator.
 _PG_CREDENTIAL = CREDENTIAL_PATTERN.removeprefix("(?i)")
 
-# One pass over raw.users per check (the load's rows; an index on _dlt_load_id makes it a lookup), kept in
-# a temporary table that the incoming_users query joins by primary key.
+# One pass over raw.users per check, kept in a temporary table that the incoming_users query joins by primary
+# key. A dlt load id is the unix time its package was created, at the start of extraction, before its pages
+# were fetched; so the load's rows all have `fetched_at >= load time` (the margin covers clock steps). That
+# range lets PostgreSQL read the load through dbt's fetched_at index instead of scanning raw.users, while
+# `_dlt_load_id = ...` keeps the selection exact. Were a row ever outside the range, `ingestion_count` would
+# fail: the shortcut cannot hide rows silently.
+LOAD_MARGIN = "10 minutes"
 BATCH_USERS_SQL = f"""
 create temporary table batch_users on commit drop as
 select r.uuid,
@@ -34,8 +39,9 @@ select r.uuid,
             jsonb_object_keys(o.obj) as k(key)
       where k.key ~* '{_PG_CREDENTIAL}') as credential_keys
 from raw.users as r
-where r._dlt_load_id = %s
+where r._dlt_load_id = %(load_id)s
 """
+SINCE_LOAD_TIME_SQL = f" and r.fetched_at >= to_timestamp(%(load_time)s) - interval '{LOAD_MARGIN}'"
 
 RAW_BATCH_SQL = "select uuid, credential_keys from batch_users"
 
@@ -105,7 +111,9 @@ def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
     if conn.execute("select 1 from raw._dlt_loads where load_id = %s", (load_id,)).fetchone() is None:
         raise UserpipeError(f"no load {load_id!r} in raw._dlt_loads: pass a load id `userpipe ingest` reported")
     with conn.transaction():
-        conn.execute(BATCH_USERS_SQL.encode(), (load_id,))
+        load_time = _load_time(load_id)
+        sql = BATCH_USERS_SQL + (SINCE_LOAD_TIME_SQL if load_time is not None else "")
+        conn.execute(sql.encode(), {"load_id": load_id, "load_time": load_time})
         conn.execute("analyze batch_users")  # so the join below looks users up by primary key
         return Batch(
             load_id=load_id,
@@ -113,6 +121,15 @@ def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
             raw_users=_frame(conn, RAW_BATCH_SQL),
             catalog=_frame(conn, CATALOG_SQL),
         )
+
+
+def _load_time(load_id: str) -> float | None:
+    """The unix time in a dlt load id (`1795750779.7554584`), None for any other id."""
+    try:
+        seconds = float(load_id)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < 1e11 else None
 
 
 def _frame(conn: psycopg.Connection, sql: str) -> pd.DataFrame:
