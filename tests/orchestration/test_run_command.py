@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import warehouse
+from userpipe.commands import run as run_command
+from userpipe.errors import UserpipeError
 from userpipe.runs import CycleLock
 
 USERPIPE = str(Path(sys.executable).parent / "userpipe")
@@ -48,10 +51,6 @@ def run_status(url: str) -> str | None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--cron", "every minute"], "invalid --cron 'every minute'"),
     (["--batch-size", "0"], "--batch-size must be between 1 and 5000"),
-    (["--batch-size", "5001"], "--batch-size must be between 1 and 5000"),
-    (["--batch-size", "ten"], "--batch-size must be a whole number"),
-    (["--api-url", "ftp://example.com/api"], "API URL must be an http(s) URL"),
-    (["--nat", "XX"], "unknown nationality XX"),
 ])
 def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)  # rejected before any database access
@@ -59,6 +58,20 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {message}"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"batch_size": "5001"}, "--batch-size must be between 1 and 5000"),
+    ({"batch_size": "ten"}, "--batch-size must be a whole number"),
+    ({"api_url": "ftp://example.com/api"}, "API URL must be an http(s) URL"),
+    ({"api_url": "http://"}, "API URL must be an http(s) URL"),
+    ({"nat": "US,XX"}, "unknown nationality XX"),
+])
+def test_bad_options_are_rejected_before_anything_runs(options: dict[str, str], message: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)
+    with pytest.raises(UserpipeError, match=re.escape(message)):
+        run_command.run(once=True, **options)  # type: ignore[arg-type]
 
 
 def test_help_lists_the_options() -> None:

@@ -1,0 +1,131 @@
+"""Run the Kestra flow's tasks on this machine, as Kestra's script tasks would, without a Kestra server.
+
+- `render` understands only what the flow uses: `{{ dotted.path }}` lookups (inputs, vars, envs, execution,
+  outputs). Anything else (filters, functions, operators, `{% %}` tags, unknown names) fails loudly, so a new
+  expression in the flow cannot silently pass these tests.
+- `run_task` merges the flow's `pluginDefaults` into the task, renders it, and runs `beforeCommands` then
+  `commands` in a fresh working directory with `/bin/sh`, the task's `env` added. For DbtCLI it rewrites `dbt`
+  lines as the plugin does (`--project-dir <projectDir>`, `--log-format json`, `--log-path logs`).
+- Kestra outputs and metrics are the `::{...}::` lines on stdout (what the `kestra` package prints).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
+DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+KESTRA_LINE = re.compile(r"^::(\{.*\})::$")
+DBT_TASK = "io.kestra.plugin.dbt.cli.DbtCLI"
+
+
+class UnknownExpression(ValueError):
+    """A Pebble expression this renderer does not understand, or a name it cannot resolve."""
+
+
+def render(text: str, context: dict[str, Any]) -> str:
+    """`text` with every `{{ a.b.c }}` replaced from `context`; UnknownExpression for anything else."""
+    if "{%" in text or "{#" in text:
+        raise UnknownExpression(f"Pebble tags are not supported here: {text!r}")
+
+    def substitute(match: re.Match[str]) -> str:
+        expression = match.group(1).strip()
+        if not DOTTED_NAME.fullmatch(expression):
+            raise UnknownExpression(f"unsupported Pebble expression {{{{ {expression} }}}}")
+        value: Any = context
+        for part in expression.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise UnknownExpression(f"unknown name in {{{{ {expression} }}}}")
+            value = value[part]
+        if isinstance(value, dict | list):
+            raise UnknownExpression(f"{{{{ {expression} }}}} is not a scalar")
+        return str(value)
+
+    rendered = EXPRESSION.sub(substitute, text)
+    if "{{" in rendered or "}}" in rendered:
+        raise UnknownExpression(f"unbalanced expression in {text!r}")
+    return rendered
+
+
+def render_tree(value: Any, context: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return render(value, context)
+    if isinstance(value, dict):
+        return {key: render_tree(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_tree(item, context) for item in value]
+    return value
+
+
+def with_defaults(flow: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    """The task with the flow's pluginDefaults for its type filled in (task values win)."""
+    merged = dict(task)
+    for default in flow.get("pluginDefaults", []):
+        if default["type"] == task["type"]:
+            for key, value in default["values"].items():
+                merged.setdefault(key, value)
+    return merged
+
+
+def dbt_command(command: str, project_dir: str | None) -> str:
+    """A `dbt ...` line as DbtCLI runs it (see plugin-dbt DbtCLI.run)."""
+    if not command.startswith("dbt"):
+        return command
+    if project_dir and "--project-dir" not in command:
+        command += f" --project-dir {project_dir}"
+    if "--log-format" not in command:
+        command += " --log-format json"
+    if "--log-path" not in command:
+        command += " --log-path logs"
+    return command
+
+
+@dataclass
+class TaskRun:
+    task_id: str
+    script: str
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_task(flow: dict[str, Any], task: dict[str, Any], context: dict[str, Any], workdir: Path,
+             base_env: dict[str, str], timeout: float = 300) -> TaskRun:
+    """Render and run one task; its outputs are added to `context['outputs'][task id]['vars']`."""
+    rendered = render_tree(with_defaults(flow, task), context)
+    commands = list(rendered.get("beforeCommands", []))
+    if rendered["type"] == DBT_TASK:
+        commands += [dbt_command(c, rendered.get("projectDir")) for c in rendered["commands"]]
+    else:
+        commands += list(rendered["commands"])
+    script = "\n".join(commands)
+    env = {**base_env, **{k: str(v) for k, v in rendered.get("env", {}).items()}, "WORKING_DIR": str(workdir)}
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["/bin/sh", "-c", script], cwd=workdir, env=env, capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    run = TaskRun(task["id"], script, result.returncode, result.stdout, result.stderr)
+    for line in result.stdout.splitlines():
+        match = KESTRA_LINE.match(line.strip())
+        if match:
+            message = json.loads(match.group(1))
+            run.outputs.update(message.get("outputs", {}))
+            run.metrics += message.get("metrics", [])
+    context.setdefault("outputs", {})[task["id"]] = {"vars": run.outputs}
+    return run
+
+
+def base_environment(venv_bin: Path, home: Path) -> dict[str, str]:
+    """This process's environment with the venv first on PATH (the image has userpipe and dbt on PATH), minus
+    USERPIPE_DATABASE_URL: the database must come from the flow's own `env`."""
+    env = {k: v for k, v in os.environ.items() if k != "USERPIPE_DATABASE_URL"}
+    env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
+    env["USERPIPE_HOME"] = str(home)
+    return env

@@ -1,0 +1,137 @@
+"""The Kestra flow: its declared shape, and its tasks' commands run in order against a real database."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from randomuser_api import LocalApi
+from tests.kestra.flow_runner import UnknownExpression, base_environment, render, render_tree, run_task
+from userpipe.schedule import Schedule
+
+REPO = Path(__file__).resolve().parents[2]
+FLOW_FILE = REPO / "kestra" / "synthetic_users_realtime.yml"
+SYNCED_FILE = REPO / "kestra" / "main_demo.synthetic_users_realtime.yml"  # <tenant>_<namespace>.<id>.yml
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@pytest.fixture(scope="module")
+def flow() -> dict[str, Any]:
+    return yaml.safe_load(FLOW_FILE.read_text())
+
+
+def context_for(database_url: str, api_url: str, execution_id: str, batch_size: int = 7) -> dict[str, Any]:
+    """What Kestra would render with, the container paths mapped to this checkout."""
+    return {
+        "inputs": {"batch_size": batch_size},
+        "vars": {"project_dir": str(REPO)},
+        "envs": {"userpipe_database_url": database_url, "userpipe_api_url": api_url,
+                 "userpipe_image": "userpipe:latest", "userpipe_network": "userpipe"},
+        "execution": {"id": execution_id},
+        "outputs": {},
+    }
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def test_flow_identity_trigger_input_and_concurrency(flow: dict[str, Any]) -> None:
+    assert (flow["namespace"], flow["id"]) == ("demo", "synthetic_users_realtime")
+    assert SYNCED_FILE.resolve() == FLOW_FILE.resolve()  # the name Kestra's local flow sync loads
+    [trigger] = flow["triggers"]
+    assert (trigger["id"], trigger["type"]) == ("realtime_schedule", "io.kestra.plugin.core.trigger.Schedule")
+    assert trigger["cron"] == "*/1 * * * *" and Schedule(trigger["cron"])
+    [batch_size] = flow["inputs"]
+    assert batch_size == {**batch_size, "id": "batch_size", "type": "INT", "defaults": 10, "min": 1, "max": 5000}
+    assert flow["concurrency"]["limit"] == 1 and flow["concurrency"]["behavior"] in ("QUEUE", "CANCEL")
+
+
+def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict[str, Any]) -> None:
+    tasks = flow["tasks"]
+    assert [t["id"] for t in tasks] == ["ingest", "dbt_build", "checks"]
+    assert all(SNAKE_CASE.fullmatch(t["id"]) for t in tasks + flow["errors"])
+    assert [t["type"] for t in tasks] == ["io.kestra.plugin.scripts.python.Commands",
+                                          "io.kestra.plugin.dbt.cli.DbtCLI",
+                                          "io.kestra.plugin.scripts.python.Commands"]
+    retry = tasks[0]["retry"]
+    assert retry["type"] in ("constant", "exponential") and retry["maxAttempts"] >= 2
+    assert re.fullmatch(r"PT\d+[SM]", retry["interval"])
+    assert tasks[1]["projectDir"] == "dbt_project" and any(c.startswith("dbt build") for c in tasks[1]["commands"])
+    [handler] = flow["errors"]
+    assert "userpipe kestra record-failure" in handler["commands"][0]
+    defaults = {d["type"]: d["values"] for d in flow["pluginDefaults"]}
+    for task in tasks + flow["errors"]:
+        values = defaults[task["type"]]
+        assert values["taskRunner"]["type"] == "io.kestra.plugin.scripts.runner.docker.Docker"
+        assert values["containerImage"] and "USERPIPE_DATABASE_URL" in values["env"]
+
+
+def test_every_expression_of_the_flow_renders(flow: dict[str, Any]) -> None:
+    context = context_for("postgresql://u@h/db", "http://api:8000/api/", "exec")
+    context["outputs"] = {"ingest": {"vars": {"load_id": "1", "ingest_ended_at": "2026-01-01T00:00:00+00:00"}}}
+    rendered = render_tree(flow, context)
+    assert "{{" not in str(rendered)
+    assert "--batch-size 7 " in rendered["tasks"][0]["commands"][0]
+
+
+@pytest.mark.parametrize("text", ["{{ inputs.nope }}", "{{ inputs.batch_size | upper }}", "{{ secret('X') }}",
+                                  "{% if true %}x{% endif %}", "{{ inputs }}", "{{ a }"])
+def test_renderer_fails_loudly_on_what_it_does_not_know(text: str) -> None:
+    with pytest.raises(UnknownExpression):
+        render(text, {"inputs": {"batch_size": 1}, "a": 1})
+
+
+def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any], database_url: str,
+                                                           local_api: LocalApi, tmp_path: Path) -> None:
+    context = context_for(database_url, local_api.url, "4Xk9ZpQr7sTuVw")
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    runs = []
+    for task in flow["tasks"]:
+        run = run_task(flow, task, context, tmp_path / task["id"], env)
+        assert run.returncode == 0, f"{task['id']} failed:\n{run.script}\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+        runs.append(run)
+    ingest, dbt_build, checks = runs
+
+    assert ingest.outputs["users_fetched"] == 7 and ingest.outputs["users_new"] == 7
+    assert ingest.outputs["load_id"] and ingest.outputs["run_id"] == "4Xk9ZpQr7sTuVw"
+    assert {m["name"] for m in ingest.metrics} >= {"users_new", "users_fetched", "ingest_seconds"}
+    assert "--project-dir dbt_project" in dbt_build.script  # DbtCLI's rewrite, reproduced
+    assert checks.outputs["status"] == "success" and checks.outputs["failed_checks"] == 0
+    assert query(database_url, "select count(*) from raw.users") == [(7,)]
+    assert query(database_url, "select count(*) from public.incoming_users") == [(7,)]
+    assert query(database_url, "select total_users from marts.kpis") == [(7,)]
+    [row] = query(database_url, "select trigger, status, users_new, ingest_seconds, transform_seconds, "
+                                "check_seconds, error from ops.pipeline_runs where run_id = '4Xk9ZpQr7sTuVw'")
+    assert row[:3] == ("kestra", "success", 7) and all(s is not None and s > 0 for s in row[3:6]) and row[6] is None
+    assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'") == \
+        [(True,)]
+
+
+def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any], database_url: str,
+                                                            local_api: LocalApi, tmp_path: Path) -> None:
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    ingest, _, checks = flow["tasks"]
+    [handler] = flow["errors"]
+
+    # dbt_build "failed" after ingest: the handler names the step that did not finish
+    context = context_for(database_url, local_api.url, "exec-dbt-failed")
+    assert run_task(flow, ingest, context, tmp_path / "ingest", env).returncode == 0
+    closed = run_task(flow, handler, context, tmp_path / "handler", env)
+    assert closed.returncode == 0, closed.stderr
+    assert query(database_url, "select status, error from ops.pipeline_runs where run_id = 'exec-dbt-failed'") == \
+        [("failed", "transform failed in Kestra execution exec-dbt-failed (see its task logs)")]
+    late = run_task(flow, checks, context, tmp_path / "checks", env)  # a closed run is not checked again
+    assert late.returncode == 1 and "is failed: its ingest step did not complete" in late.stderr
+
+    # failed before ingest recorded anything
+    early = context_for(database_url, local_api.url, "exec-early")
+    assert run_task(flow, handler, early, tmp_path / "handler-early", env).returncode == 0
+    assert query(database_url, "select status from ops.pipeline_runs where run_id = 'exec-early'") == [("failed",)]
