@@ -84,9 +84,9 @@ class LiveView:
             state = Text(f"next run at {self.next_at:%H:%M:%S} UTC (in {wait:.0f}s) - Ctrl-C stops after the "
                          "current step")
         else:
-            state = Text("stopping", style="yellow")
+            state = Text("done", style="yellow")
         return Group(Text(self.header, style="bold"), status.kpis_table(self.kpis),
-                     status.cycles_table(list(self.cycles)), state)
+                     status.cycles_table(list(self.cycles), wrap_errors=False), state)
 
     def cycle_started(self) -> None:
         self.running_since = datetime.now(UTC)

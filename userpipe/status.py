@@ -112,12 +112,12 @@ def seconds_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
-def cycles_table(cycles: list[RunRecord], title: str = "Last cycles (UTC; users new/fetched; seconds per step)"
-                 ) -> Table:
+def cycles_table(cycles: list[RunRecord], title: str = "Last cycles (UTC; users new/fetched; seconds per step)",
+                 wrap_errors: bool = True) -> Table:
     table = Table(title=title, title_justify="left", expand=False)
     for column in ("started", "trigger", "status", "users", "ingest", "dbt", "check", "total"):
         table.add_column(column, no_wrap=True)
-    table.add_column("error", overflow="fold")
+    table.add_column("error", overflow="fold" if wrap_errors else "ellipsis", no_wrap=not wrap_errors)
     styles = {"success": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}
     for run in cycles:
         users = "-" if run.users_fetched is None else f"{run.users_new}/{run.users_fetched}"
