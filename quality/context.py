@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ class GxProject:
     context: AbstractDataContext
     checkpoints: dict[str, Checkpoint]
     docs_dir: Path
+    lock: threading.Lock = field(default_factory=threading.Lock)  # a GX context serves one run at a time
 
     @property
     def docs_index(self) -> Path:

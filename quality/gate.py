@@ -124,7 +124,8 @@ def _gx_results(
 
     try:
         project = gx_project(docs_dir())
-        return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
+        with project.lock:
+            return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
     except Exception as exc:  # an unexpected GX failure must be recorded, not lose the dbt results
         log.exception("Great Expectations run failed")
         return [CheckResult("gx.checkpoint", "gx", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))], None

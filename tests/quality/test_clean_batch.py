@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingestion.pipeline import IngestResult
+from quality.context import gx_project, trim_validations
 from quality.gate import run_checks
 from randomuser_api import LocalApi
 from tests.quality.conftest import Warehouse
@@ -63,3 +64,16 @@ def test_cli_checks_the_newest_load_and_exits_zero(module_warehouse: Warehouse, 
     stored = module_warehouse.stored("cli-clean")
     assert {source for source, _, _ in stored.values()} == {"dbt", "gx"}
     assert all(status in {"pass", "warn"} for _, status, _ in stored.values())
+
+
+def test_a_long_lived_process_keeps_only_the_newest_validations(clean: IngestResult) -> None:
+    for attempt in range(3):
+        report = run_checks(f"run-keep-{attempt}", load_id=clean.load_id, run_dbt_tests=False)
+    assert report.docs_index is not None
+    project = gx_project(report.docs_index.parent)
+
+    trim_validations(project, keep=2)
+
+    kept = project.context.validation_results_store.list_keys()
+    assert len(kept) == 2
+    assert {key.run_id.run_name for key in kept} == {"run-keep-2"}  # type: ignore[attr-defined]
