@@ -168,7 +168,8 @@ class CycleRunner:
             except (psycopg.Error, UserpipeError) as exc:  # recording failed: the database went away
                 if record.ended_at is None:
                     record.finish("failed", f"database lost: {_reason(exc)}")
-            self._record_end(lock.conn, record)
+            finally:  # also on a forced stop (second Ctrl-C): the row is closed, not left running
+                self._record_end(lock.conn, record)
         return record
 
     def _claim(self, lock: runs.CycleLock, record: RunRecord) -> bool:
@@ -199,8 +200,11 @@ class CycleRunner:
             started = time.perf_counter()
             try:
                 step(record, url)
+            except KeyboardInterrupt:
+                record.finish("failed", f"interrupted: forced stop (second Ctrl-C) during {name}")
+                raise
             except Exception as exc:  # any step failure ends the cycle, recorded with its reason
-                log.warning("cycle %s: %s failed: %s", record.run_id, name, exc)
+                log.info("cycle %s: %s failed: %s", record.run_id, name, exc)
                 setattr(record, f"{name}_seconds", round(time.perf_counter() - started, 3))
                 prefix = "" if isinstance(exc, ChecksFailed) else f"{name} failed: "
                 record.finish("failed", prefix + _reason(exc))

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import psycopg
 import pytest
+import requests
 
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import runs
@@ -52,14 +53,23 @@ def test_cycle_is_skipped_while_another_holds_the_lock_or_a_kestra_lease(databas
     assert rows(database_url, "select to_regclass('raw.users')") == [(None,)]  # nothing ran
 
 
-def test_loop_runs_on_the_schedule_until_max_cycles(database_url: str, local_api: LocalApi) -> None:
+def test_loop_runs_on_the_schedule_until_max_cycles_with_one_local_api(database_url: str) -> None:
     seen: list[tuple[RunRecord, datetime | None]] = []
-    with CycleRunner(CycleSettings(api_url=local_api.url)) as runner, CycleLock(database_url) as other:
+    api_urls: set[str] = set()
+
+    def on_cycle(record: RunRecord, next_at: datetime | None) -> None:
+        seen.append((record, next_at))
+        api_urls.add(runner.api_url)
+        assert requests.get(runner.api_url, params={"results": 1}, timeout=5).status_code == 200
+
+    with CycleRunner(CycleSettings()) as runner, CycleLock(database_url) as other:
         other.try_acquire()  # every cycle skips: the loop itself is under test here
         started = time.monotonic()
-        records = run_loop(runner, Schedule("* * * * * */1"), on_cycle=lambda r, n: seen.append((r, n)),
-                           max_cycles=3)
+        records = run_loop(runner, Schedule("* * * * * */1"), on_cycle=on_cycle, max_cycles=3)
     assert [r.status for r in records] == ["skipped"] * 3
+    assert len(api_urls) == 1  # one local API for every cycle, stopped with the runner
+    with pytest.raises(requests.ConnectionError):
+        requests.get(api_urls.pop(), timeout=5)
     assert [n is None for _, n in seen] == [False, False, True]
     assert 1.0 <= time.monotonic() - started < 10  # two waits for the next second's tick
 

@@ -74,6 +74,16 @@ def test_bad_options_are_rejected_before_anything_runs(options: dict[str, str], 
         run_command.run(once=True, **options)  # type: ignore[arg-type]
 
 
+def test_once_exits_1_when_the_cycle_fails(database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("malformed", times=1))
+    result = userpipe("run", "--once", "--api-url", api.url)
+    assert result.returncode == 1
+    assert " | failed | " in result.stdout
+    last_line = result.stderr.strip().splitlines()[-1]  # after any warnings logged on the way
+    assert last_line.startswith("error: cycle manual-") and "failed: ingest failed: " in last_line
+    assert scalar(database_url, "select trigger || ' ' || status from ops.pipeline_runs") == "manual failed"
+
+
 def test_help_lists_the_options() -> None:
     result = userpipe("run", "--help")
     assert result.returncode == 0
