@@ -149,3 +149,21 @@ def test_unknown_load_or_bad_count_is_a_one_line_error(
 def test_nothing_landed_is_a_one_line_error(database_url: str) -> None:
     with pytest.raises(UserpipeError, match="no batch has landed yet"):
         run_checks("run-x", run_dbt_tests=False)
+
+
+@pytest.fixture()
+def email_column_renamed(module_warehouse: Warehouse) -> Iterator[None]:
+    module_warehouse.execute("alter table public.incoming_users rename column email to e_mail")
+    yield
+    module_warehouse.execute("alter table public.incoming_users rename column e_mail to email")
+
+
+def test_a_check_that_cannot_run_is_an_error_not_a_pass(
+    module_warehouse: Warehouse, batches: dict[str, IngestResult], email_column_renamed: None
+) -> None:
+    report = run_checks("run-error", load_id=batches["catalog"].load_id, run_dbt_tests=False)
+
+    [error] = report.failures
+    assert (error.check_name, error.status) == ("incoming_users_batch.email_well_formed", "error")
+    assert "email" in (error.observed_value or "")
+    assert module_warehouse.stored("run-error")[error.check_name] == ("gx", "error", None)
