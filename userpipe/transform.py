@@ -167,9 +167,12 @@ class Transformer:
         return result
 
     def _use_database(self) -> None:
-        """Point profiles.yml at the database in use (USERPIPE_PG_*), failing in one line if it is down."""
+        """Point profiles.yml at the database in use (USERPIPE_PG_*); one-line error if it is down or empty."""
         url = self.database_url or warehouse.database_url()
-        warehouse.connect(url).close()
+        with warehouse.connect(url) as conn:
+            landed = conn.execute("select to_regclass('raw.users') is not null").fetchone()
+        if not landed or not landed[0]:
+            raise TransformError(f"no raw.users in {warehouse.redact(url)} yet: land users first (userpipe ingest)")
         os.environ.update(warehouse.dbt_env(url))
         if self.threads:
             os.environ["USERPIPE_DBT_THREADS"] = str(self.threads)

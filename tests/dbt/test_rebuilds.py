@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -65,6 +66,12 @@ def test_database_down_is_one_line(transformer: Transformer) -> None:
     with pytest.raises(UserpipeError) as caught:
         Transformer(database_url=DEAD_DATABASE, state_dir=transformer.state_dir).build()
     assert "cannot connect" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_database_without_raw_users_is_one_line(make_database: Callable[[], str], transformer: Transformer) -> None:
+    with pytest.raises(UserpipeError, match=r"no raw\.users") as caught:
+        Transformer(database_url=make_database(), state_dir=transformer.state_dir).build()
     assert "\n" not in str(caught.value)
 
 

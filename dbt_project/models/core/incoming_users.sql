@@ -13,6 +13,7 @@
             "{{ ensure_named_index(this, 'idx_incoming_users_country', 'country') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_gender', 'gender') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_synced_at', 'synced_at') }}",
+            "{{ analyze_if_never_analyzed(this.schema ~ '.' ~ this.identifier) }}",
         ],
     )
 }}
