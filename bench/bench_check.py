@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -101,11 +102,17 @@ def set_load_id_index(url: str, wanted: bool) -> None:
 
 
 def cli_check(url: str, *args: str) -> float:
+    """Wall seconds of one `userpipe check` process (its CPU seconds printed too: load on a shared machine
+    stretches the wall time, not the CPU time)."""
     env = {**os.environ, warehouse.DATABASE_URL_ENV: url}
     command = [sys.executable, "-c", "from userpipe.cli import app; app()", "check", *args]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    print(f"    {seconds:.2f} s wall, {cpu:.2f} s CPU (this process and its dbt child), load {os.getloadavg()[0]:.1f}")
     if done.returncode != 0:
         print(f"    (exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]})")
     return seconds
