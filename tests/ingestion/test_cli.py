@@ -11,7 +11,7 @@ import pytest
 
 from randomuser_api import LocalApi
 from tests.ingestion.conftest import Answer, FakeApi, raw_snapshot, scalar
-from userpipe import cli
+from userpipe import cli, warehouse
 
 USERPIPE = str(Path(sys.executable).with_name("userpipe"))
 
@@ -24,6 +24,20 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
         cli.app()
     captured = capsys.readouterr()
     return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def untouched_database(make_database: Callable[[], str]) -> str:
+    """One database for all bad-input cases: none of them may write anything to it."""
+    return make_database()
+
+
+@pytest.fixture
+def bad_input_env(untouched_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, untouched_database)
+    monkeypatch.setenv(warehouse.HOME_ENV, str(tmp_path / "userpipe-home"))
+    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "1")  # the unreachable URL fails at once
+    return untouched_database
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -40,15 +54,14 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
     (["-n", "5", "--seed", "a b"], "seed must be 1-64 letters"),
 ])
 def test_bad_input_is_one_line_and_exit_code_1(
-        database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        bad_input_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         args: list[str], message: str) -> None:
-    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "1")  # the unreachable URL fails at once
     code, _, err = run_cli(["ingest", *args], capsys, monkeypatch)
 
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert message in err
-    assert raw_snapshot(database_url) == {"tables": []}
+    assert raw_snapshot(bad_input_env) == {"tables": []}
 
 
 def test_a_foreign_url_through_the_script(database_url: str, fake_api: Callable[[Answer], FakeApi]) -> None:

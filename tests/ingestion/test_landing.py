@@ -137,3 +137,14 @@ def test_a_user_repeated_within_a_batch_lands_once(
 
     assert (result.users_fetched, result.users_landed, result.users_new) == (6, 3, 3)
     assert scalar(database_url, "select count(distinct uuid) from raw.users") == 3
+
+
+def test_an_answer_without_info_lands_with_the_request_values(
+        database_url: str, fake_api: Callable[[Answer], FakeApi]) -> None:
+    api = fake_api(lambda params: (200, "application/json", build_response({**params, "noinfo": ""})))
+
+    result = ingest(4, seed="bare", page=3, api_url=api.url)
+
+    assert result.users_new == 4
+    assert query(database_url, "select distinct request_seed, request_page, api_version from raw.users") == [
+        ("bare", 3, None)]
