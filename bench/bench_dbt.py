@@ -132,9 +132,10 @@ def main() -> None:
         idle: TransformResult = row["idle"]  # type: ignore[assignment]
         print(f"{size:>10,} {row['fill']:>7.1f} {first.seconds:>12.2f} {idle.seconds:>13.2f}"
               f" {added[0].seconds:>10.2f} {added[1].seconds:>10.2f}", flush=True)
-        slowest = sorted(added[-1].nodes, key=lambda node: node.seconds, reverse=True)[:4]
-        print("           slowest nodes of the last build: "
-              + ", ".join(f"{node.name} {node.seconds:.2f}s" for node in slowest), flush=True)
+        for label, result in (("no new users", idle), ("+batch #2", added[-1])):
+            slowest = sorted(result.nodes, key=lambda node: node.seconds, reverse=True)[:4]
+            print(f"           slowest nodes ({label}): "
+                  + ", ".join(f"{node.name} {node.seconds:.2f}s" for node in slowest), flush=True)
         if row["users"] != size + 2 * args.batch:
             print(f"           WARNING: incoming_users holds {row['users']}, expected {size + 2 * args.batch}")
 

@@ -4,12 +4,20 @@
 -#}
 
 {#-
-    pre_hook of incoming_users and of every mart: one writer or reader of that chain at a time. Held until
-    commit, so a mart either sees a whole incoming_users batch or none of it, and the timestamps taken after
-    it (batch_timestamp) order the batches correctly even when two builds overlap.
+    pre_hook of incoming_users (the writer) and of every mart (a reader): transaction-level advisory locks,
+    held until commit. The writer excludes the readers, so a mart sees a whole incoming_users batch or none of
+    it, and the timestamps taken after the lock (batch_timestamp) order writer and readers correctly even when
+    two builds overlap. Readers share the chain lock (the marts build in parallel) and each also holds its own
+    lock, so two builds never add the same batch to one mart.
 -#}
-{% macro lock_incremental_chain() -%}
-    select pg_advisory_xact_lock(hashtext('userpipe.incremental_chain'))
+{% macro lock_incremental_chain(role='reader') -%}
+    {%- if role == 'writer' -%}
+        select pg_advisory_xact_lock(hashtext('userpipe.incremental_chain'))
+    {%- else -%}
+        select
+            pg_advisory_xact_lock_shared(hashtext('userpipe.incremental_chain')),
+            pg_advisory_xact_lock(hashtext('{{ this }}'))
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The UTC timestamp of the statement building the batch (taken after lock_incremental_chain). -#}

@@ -7,7 +7,7 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='user_id',
-        pre_hook=["{{ lock_incremental_chain() }}"],
+        pre_hook=["{{ lock_incremental_chain('writer') }}"],
         post_hook=[
             "{{ ensure_named_index(this, 'idx_incoming_users_created_at', 'created_at desc') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_country', 'country') }}",
