@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -86,13 +88,17 @@ def ingest(
     with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint:
         try:
             _drop_pending(pipeline, "left by an earlier run")
+            _remove_stale_page_folders(pipeline)
             pipeline.sync_destination()
+            dataset_existed = _dataset_exists(pipeline)
             plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
             pipeline.run(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
         except Exception as exc:
             _drop_pending(pipeline, "of the failed batch")
+            if isinstance(exc, PipelineStepFailed) and exc.step == "load" and exc.load_id:
+                _undo_load(pipeline, exc.load_id, drop_dataset=not dataset_existed)
             raise _one_line_error(exc) from exc
     load_id = _last_load_id(pipeline)
     landed = _landed_rows(pipeline, load_id) if load_id else 0
@@ -153,7 +159,37 @@ def _drop_pending(pipeline: dlt.Pipeline, why: str) -> None:
     if pipeline.has_pending_data:
         packages = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
         log.warning("dropping dlt packages %s: %s", why, ", ".join(packages))
-        pipeline.drop_pending_packages()
+        pipeline.abort_packages()  # deletes them and restores dlt's local state and schema
+
+
+def _dataset_exists(pipeline: dlt.Pipeline) -> bool:
+    with pipeline.sql_client() as sql:
+        return bool(sql.has_dataset())
+
+
+def _undo_load(pipeline: dlt.Pipeline, load_id: str, drop_dataset: bool) -> None:
+    """Take back what the jobs of a failed load committed (dlt loads each file in its own transaction): its
+    rows in the tables that carry `_dlt_load_id`, or the whole dataset when this load created it."""
+    log.warning("undoing the partial load %s", load_id)
+    with pipeline.sql_client() as sql:
+        if drop_dataset:
+            sql.drop_dataset()
+            return
+        with sql.begin_transaction():
+            for table in (settings.TABLE_NAME, "_dlt_pipeline_state"):
+                name = sql.make_qualified_table_name(table)
+                exists = sql.execute_sql("select to_regclass(%s) is not null", name)
+                if exists and exists[0][0]:
+                    sql.execute_sql(f"delete from {name} where _dlt_load_id = %s", load_id)
+
+
+def _remove_stale_page_folders(pipeline: dlt.Pipeline) -> None:
+    """Page folders a killed run left behind (user data, no credentials), once they are an hour old."""
+    cutoff = time.time() - settings.STALE_PAGE_FOLDER_SECONDS
+    for folder in Path(pipeline.pipelines_dir).glob(f"{settings.PAGE_FOLDER_PREFIX}*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            log.warning("removing page files left by a killed run: %s", folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _one_line_error(exc: BaseException) -> UserpipeError:

@@ -67,7 +67,7 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     load_id = dlt.current.load_package_state()["load_id"]
     pipeline = dlt.current.pipeline()
     seen: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="randomuser-", dir=pipeline.pipelines_dir) as folder, \
+    with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
             pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
         fetcher = PageFetcher(api_url, Path(folder), load_id, http)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import dlt
+import psycopg
 import pytest
 
-from ingestion.pipeline import ingest
-from ingestion.randomuser import settings
-from ingestion.randomuser.helpers import IngestError
+from ingestion.pipeline import DLT_CONFIG, ingest
+from ingestion.pipeline import _pipeline as pipeline_for
+from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser.helpers import BatchPlan, IngestError
 from randomuser_api import Fault, FaultPlan, LocalApi
 from tests.fixtures.api import FaultyApiFactory
 from tests.ingestion.conftest import Answer, FakeApi, good_page, query, raw_snapshot, scalar
@@ -121,3 +123,36 @@ def test_a_server_that_is_not_randomuser_is_refused(
         ingest(10, seed="foreign", api_url=api.url)
 
     assert raw_snapshot(database_url) == {"tables": []}
+
+
+def test_a_package_a_killed_run_left_is_dropped_not_loaded(database_url: str, local_api: LocalApi) -> None:
+    pipeline = pipeline_for(database_url)  # what ingest() uses: same name, working dir, destination
+    with dlt.config.values(DLT_CONFIG):
+        pipeline.extract(randomuser_source(local_api.url, BatchPlan("ghost", 1, 15)))  # then "killed"
+    assert pipeline.has_pending_data
+
+    result = ingest(5, seed="real", api_url=local_api.url)
+
+    assert result.users_new == 5
+    assert query(database_url, "select request_seed, count(*) from raw.users group by 1") == [("real", 5)]
+    assert no_pending_packages()
+
+
+def test_a_load_that_fails_in_the_database_half_way_lands_nothing(database_url: str, local_api: LocalApi) -> None:
+    ingest(5, seed="before", api_url=local_api.url)
+    with psycopg.connect(database_url, autocommit=True) as conn:  # the database refuses page 2 of seed "boom"
+        conn.execute("""
+            create function public.refuse_boom() returns trigger language plpgsql as $$
+            begin raise exception 'refused by test trigger'; end $$;
+            create trigger refuse_boom before insert on raw.users for each row
+            when (new.request_seed = 'boom' and new.request_page = 2) execute function public.refuse_boom();""")
+    before = raw_snapshot(database_url)
+
+    with pytest.raises(IngestError, match="refused by test trigger") as failure:
+        ingest(5001, seed="boom", api_url=local_api.url)  # page 1's file loads, page 2's fails: undone
+
+    assert "\n" not in str(failure.value)
+    assert raw_snapshot(database_url) == before
+    assert no_pending_packages()
+    after = ingest(5, api_url=local_api.url)  # the stream state was rolled back with the package
+    assert (after.seed, after.first_page, after.users_new) == ("before", 2, 5)
