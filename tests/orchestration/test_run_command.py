@@ -137,9 +137,9 @@ def test_sigterm_during_ingest_finishes_the_batch_then_stops(database_url: str,
 
 def test_ctrl_c_while_waiting_for_the_next_tick_stops_at_once(database_url: str, local_api: LocalApi) -> None:
     with CycleLock(database_url) as other:
-        other.try_acquire()  # the first cycle is skipped, then the loop waits for the next minute
-        process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", local_api.url], text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        other.try_acquire()  # the first cycle is skipped, then the loop waits for the next tick
+        process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", local_api.url, "--cron", "0 0 1 1 *"],
+                                   text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # next tick: new year
         try:
             wait_for(lambda: run_status(database_url) == "skipped")
             time.sleep(0.3)  # let it reach the wait
