@@ -66,8 +66,9 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
     ({"api_url": "ftp://example.com/api"}, "API URL must be an http(s) URL"),
     ({"api_url": "http://"}, "API URL must be an http(s) URL"),
     ({"nat": "US,XX"}, "unknown nationality XX"),
+    ({"max_cycles": 0}, "--max-cycles must be at least 1, got 0"),
 ])
-def test_bad_options_are_rejected_before_anything_runs(options: dict[str, str], message: str,
+def test_bad_options_are_rejected_before_anything_runs(options: dict[str, object], message: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)
     with pytest.raises(UserpipeError, match=re.escape(message)):

@@ -26,7 +26,7 @@ Wait = Annotated[bool, typer.Option(
     "--wait", help="When another cycle holds the lock (another runner, a Kestra execution), wait for it "
     "instead of skipping.")]
 MaxCycles = Annotated[int | None, typer.Option(
-    "--max-cycles", metavar="N", min=1, help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
+    "--max-cycles", metavar="N", help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
 Plain = Annotated[bool, typer.Option(
     "--plain", help="One line per cycle instead of the live screen (the default without a terminal).")]
 
@@ -49,6 +49,8 @@ def run(
     from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
     from userpipe.schedule import Schedule
 
+    if max_cycles is not None and max_cycles < 1:
+        raise UserpipeError(f"--max-cycles must be at least 1, got {max_cycles}")
     schedule = Schedule(cron)
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
