@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-Cycles = Annotated[int, typer.Option("--cycles", metavar="N", min=1, max=100, help="How many cycles to list.")]
+from userpipe.errors import UserpipeError
+
+Cycles = Annotated[int, typer.Option("--cycles", metavar="N", help="How many cycles to list, 1..100.")]
 
 
 def status(cycles: Cycles = 10) -> None:
@@ -14,5 +16,7 @@ def status(cycles: Cycles = 10) -> None:
     from userpipe import status as report
     from userpipe import warehouse
 
+    if not 1 <= cycles <= 100:
+        raise UserpipeError(f"--cycles must be between 1 and 100, got {cycles}")
     with warehouse.connect() as conn:
         report.print_report(report.collect(conn, cycles=cycles))
