@@ -35,8 +35,8 @@ typecheck: install ## mypy
 pytest: install ## pytest only
 	$(BIN)/pytest
 
-bench: install ## Benchmarks: print measured rates and ratios (not tests)
-	$(BIN)/python bench/run_all.py
+bench: install ## Benchmarks: print measured rates and ratios (not tests); BENCH_ARGS=--full for README sizes
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 dashboards: install ## Regenerate grafana/dashboards/*.json from grafana/build_dashboard.py
 	$(BIN)/python grafana/build_dashboard.py
