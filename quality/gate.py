@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +34,25 @@ CHECK_ORDER = {f"{suite}.{check.name}": i for i, (suite, check) in
                enumerate((suite, check) for suite, checks in SUITES.items() for check in checks)}
 
 
+class DbtOutcome(Protocol):
+    """What the gate reads of a userpipe.transform.TransformResult: its test nodes."""
+
+    @property
+    def tests(self) -> Sequence[Any]: ...
+
+
 class DbtTester(Protocol):
     """What the gate needs from userpipe.transform.Transformer: `test()` runs the dbt tests."""
 
-    def test(self) -> Any: ...
+    def test(self) -> DbtOutcome: ...
+
+
+def record_dbt_tests(run_id: str, outcome: DbtOutcome, database_url: str | None = None) -> list[CheckResult]:
+    """Store the tests of a dbt run that ended the cycle early (a failed `dbt build`) in ops.check_results."""
+    found = dbt_check_results(outcome)
+    with warehouse.connect(database_url or warehouse.database_url(), autocommit=True) as conn:
+        results.store(conn, run_id, found, datetime.now(UTC))
+    return found
 
 
 @dataclass(frozen=True)
@@ -68,12 +84,15 @@ def run_checks(
     *,
     run_dbt_tests: bool = True,
     database_url: str | None = None,
+    dbt_outcome: DbtOutcome | None = None,
 ) -> CheckReport:
     """Run the dbt tests and the GX suites on load `load_id` (default: the newest), store and return the results.
 
     `expected_rows` is how many users ingestion reported new in that load (IngestResult.new); without it the
     `ingestion_count` suite is skipped. `transformer` is a long-lived userpipe.transform.Transformer (one is
-    made when None). Raises UserpipeError (one line) only when there is nothing to check.
+    made when None). `dbt_outcome` is the cycle's `dbt build` result: its tests ran moments ago on the same
+    data, so they are recorded as they are instead of running `dbt test` again.
+    Raises UserpipeError (one line) only when there is nothing to check.
     """
     if expected_rows is not None and expected_rows < 0:
         raise UserpipeError(f"expected rows must be >= 0, got {expected_rows}")
@@ -85,7 +104,7 @@ def run_checks(
         resolved_load = load_id or batches.latest_load_id(conn)
         batch = batches.read_batch(conn, resolved_load)
         timings["read_batch"] = time.perf_counter() - started
-        dbt_tests = _DbtTests(transformer, url) if run_dbt_tests else None
+        dbt_tests = _DbtTests(transformer, url, dbt_outcome) if run_dbt_tests else None
         lap = time.perf_counter()
         gx_results, docs_index = _gx_results(batch, run_id, expected_rows, checked_at)
         timings["gx"] = time.perf_counter() - lap
@@ -215,15 +234,17 @@ class _DbtTests:
     Without one (a fresh `userpipe check` process) they start at once in a forked child, so dbt's import and
     parse (~3 s) overlap GX's import and validation instead of adding to them."""
 
-    def __init__(self, transformer: DbtTester | None, url: str) -> None:
-        self._transformer, self._url = transformer, url
+    def __init__(self, transformer: DbtTester | None, url: str, outcome: DbtOutcome | None = None) -> None:
+        self._transformer, self._url, self._outcome = transformer, url, outcome
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future[list[CheckResult]] | None = None
-        if transformer is None and "fork" in multiprocessing.get_all_start_methods():
+        if outcome is None and transformer is None and "fork" in multiprocessing.get_all_start_methods():
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
             self._future = self._pool.submit(_dbt_results, None, url)
 
     def results(self) -> list[CheckResult]:
+        if self._outcome is not None:
+            return dbt_check_results(self._outcome)
         if self._pool is None or self._future is None:
             return _dbt_results(self._transformer, self._url)
         try:
@@ -245,6 +266,11 @@ def _dbt_results(transformer: DbtTester | None, url: str) -> list[CheckResult]:
     except Exception as exc:
         log.exception("dbt test failed to run")
         return [CheckResult("dbt.test", "dbt", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))]
+    return dbt_check_results(outcome)
+
+
+def dbt_check_results(outcome: DbtOutcome) -> list[CheckResult]:
+    """The test nodes of a dbt run (`dbt test` or `dbt build`) as CheckResults."""
     return [
         CheckResult(str(test.name), "dbt", _dbt_status(str(test.status)),
                     failing_rows=None if test.failures is None else int(test.failures),

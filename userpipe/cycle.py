@@ -121,6 +121,7 @@ class CycleRunner:
         self._api: LocalApi | None = None
         self._transformer: Any = None
         self._load_id: str | None = None
+        self._build: Any = None  # the last `dbt build` result: its tests are recorded by the check step
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -225,13 +226,23 @@ class CycleRunner:
         self._load_id = result.load_id
 
     def _transform(self, record: RunRecord, url: str) -> None:
-        self.transformer().build()
+        from userpipe.transform import TransformError
+
+        self._build = None
+        try:
+            self._build = self.transformer().build()
+        except TransformError as exc:
+            if exc.result is not None and exc.result.tests:  # a failed test stops the build: record it
+                from quality.gate import record_dbt_tests
+
+                record_dbt_tests(record.run_id, exc.result, database_url=url)
+            raise
 
     def _check(self, record: RunRecord, url: str) -> None:
         from quality.gate import run_checks
 
         report = run_checks(record.run_id, expected_rows=record.users_new, load_id=self._load_id,
-                            transformer=self.transformer(), database_url=url)
+                            transformer=self.transformer(), database_url=url, dbt_outcome=self._build)
         if not report.passed:
             names = ", ".join(f.check_name for f in report.failures[:5])
             raise ChecksFailed(f"checks failed: {len(report.failures)} of {len(report.results)} ({names})")
