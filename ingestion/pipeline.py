@@ -94,18 +94,22 @@ def ingest(
             plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
-            pipeline.run(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
+            # run()'s steps without its second sync with the destination (done just above)
+            extract_info = pipeline.extract(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
+            pipeline.normalize()
+            load_info = pipeline.load()
         except Exception as exc:
             _drop_pending(pipeline, "of the failed batch")
             if isinstance(exc, PipelineStepFailed) and exc.step == "load" and exc.load_id:
                 _undo_load(pipeline, exc.load_id, drop_dataset=not dataset_existed)
             raise _one_line_error(exc) from exc
-    load_id = _last_load_id(pipeline)
-    landed = _landed_rows(pipeline, load_id) if load_id else 0
+    load_id = str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
+    landed = _landed_rows(extract_info, load_id) if load_id else 0
     return IngestResult(
         users_fetched=size,
         users_landed=landed,
-        users_new=_new_rows(pipeline, load_id) if load_id and landed else 0,
+        # a completed load committed every row of its files (a duplicate uuid fails the load, which is undone)
+        users_new=landed,
         seconds=round(time.perf_counter() - started, 3),
         seed=plan.seed,
         first_page=plan.first_page,
@@ -208,28 +212,10 @@ def _one_line_error(exc: BaseException) -> UserpipeError:
     return IngestError(f"dlt {step} step failed, nothing landed: {type(root).__name__}: {reason}")
 
 
-def _last_load_id(pipeline: dlt.Pipeline) -> str | None:
-    trace = pipeline.last_trace
-    load_info = trace.last_load_info if trace else None
-    return str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
-
-
-def _landed_rows(pipeline: dlt.Pipeline, load_id: str) -> int:
+def _landed_rows(extract_info: Any, load_id: str) -> int:
     """Rows dlt extracted into the load package for `users` (read from dlt's extract metrics)."""
-    trace = pipeline.last_trace
-    extract_info = trace.last_extract_info if trace else None
-    if extract_info is None:
-        return 0
     return sum(
         int(metrics["table_metrics"][settings.TABLE_NAME].items_count)
         for metrics in extract_info.metrics.get(load_id, [])
         if settings.TABLE_NAME in metrics["table_metrics"]
     )
-
-
-def _new_rows(pipeline: dlt.Pipeline, load_id: str) -> int:
-    """Rows of this load present in `raw.users`: the users the insert-only merge inserted."""
-    with pipeline.sql_client() as client:
-        table = client.make_qualified_table_name(settings.TABLE_NAME)
-        rows = client.execute_sql(f"select count(*) from {table} where _dlt_load_id = %s", load_id)
-    return int(rows[0][0]) if rows else 0
