@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -143,14 +146,40 @@ def _credentials(database_url: str) -> Any:
 
 @contextlib.contextmanager
 def _local_api_unless(api_url: str | None) -> Iterator[str]:
-    """`api_url`, or the URL of a LocalApi started for the duration of the batch."""
+    """`api_url`, or the URL of a LocalApi served for the duration of the batch by `settings.FETCH_WORKERS`
+    forked processes sharing its listening socket: generating users is CPU work that would otherwise hold
+    this process's GIL (and run one page at a time) while the pages are parsed and loaded."""
     if api_url:
         yield api_url
         return
     from randomuser_api import LocalApi
 
-    with LocalApi() as api:
+    api = LocalApi()  # binds the socket; the forked processes serve it
+    context = multiprocessing.get_context("fork")
+    servers = [context.Process(target=_serve_local_api, args=(api, os.getpid()), daemon=True)
+               for _ in range(max(1, settings.FETCH_WORKERS))]
+    try:
+        for server in servers:
+            server.start()
         yield api.url
+    finally:
+        for server in servers:
+            if server.pid is not None:
+                server.terminate()
+        for server in servers:
+            if server.pid is not None:
+                server.join()
+        api.stop()
+
+
+def _serve_local_api(api: Any, parent: int) -> None:
+    """A forked LocalApi server: Ctrl-C is left to the parent, which terminates it; it also ends by itself
+    once the parent is gone (killed), so it never outlives the batch."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    api.start()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _stream_state(pipeline: dlt.Pipeline) -> dict[str, Any] | None:
