@@ -10,6 +10,7 @@ one stopped.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +21,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
-from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, fetch_in_order
+from ingestion.randomuser.csvfiles import LOAD_ID_PLACEHOLDER, LoadFiles, keep_rows
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, PageStream
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -45,11 +46,26 @@ def randomuser_source(
     connect_timeout: float = settings.CONNECT_TIMEOUT_SECONDS,
     read_timeout: float = settings.READ_TIMEOUT_SECONDS,
     max_attempts: int = settings.MAX_ATTEMPTS,
+    prefetch_into: contextlib.ExitStack | None = None,
 ) -> DltResource:
     """The users of `plan` from the API at `api_url`. Workers, timeouts and attempts can be set in dlt config
-    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
+    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`). With `prefetch_into` the pages start being fetched now (while
+    the caller prepares the load), their folder and workers closed with that stack, which the caller closes
+    once the load is done or failed; without it, fetching starts when dlt extracts the resource."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    return users(api_url, plan, nat, http, fetch_workers)
+    started = _start_pages(prefetch_into, api_url, plan, nat, http, fetch_workers) if prefetch_into else None
+    return users(api_url, plan, nat, http, fetch_workers, started)
+
+
+def _start_pages(stack: contextlib.ExitStack, api_url: str, plan: BatchPlan, nat: tuple[str, ...],
+                 http: HttpSettings, fetch_workers: int) -> PageStream:
+    """The pages of `plan` being fetched into a temporary folder under dlt's pipelines dir (page files hold
+    LOAD_ID_PLACEHOLDER: the load id is not known yet); folder and workers are closed with `stack`."""
+    pipelines_dir = dlt.current.pipeline().pipelines_dir
+    folder = Path(stack.enter_context(
+        tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipelines_dir)))
+    fetcher = PageFetcher(api_url, folder, LOAD_ID_PLACEHOLDER, http)
+    return stack.enter_context(PageStream(fetcher, plan.requests(nat), fetch_workers, folder))
 
 
 @dlt.resource(
@@ -61,18 +77,19 @@ def randomuser_source(
     file_format="csv",
 )
 def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int) -> Iterator[Any]:
+          fetch_workers: int, started: PageStream | None = None) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
-    into its load package, so the temporary folder is removed at the end."""
+    into its load package, so the temporary folder is removed at the end (by the source's caller when the
+    pages were `started` early)."""
     load_id = dlt.current.load_package_state()["load_id"]
     pipeline = dlt.current.pipeline()
     seen: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
-            pipeline.sql_client() as sql:
+    with contextlib.ExitStack() as stack, pipeline.sql_client() as sql:
+        pages = started or _start_pages(stack, api_url, plan, nat, http, fetch_workers)
         landed_before = _landed_lookup(sql)
-        fetcher = PageFetcher(api_url, Path(folder), load_id, http)
-        files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
-        for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):
+        assert pages.folder is not None
+        files = LoadFiles(pages.folder, pages_per_file=-(-plan.page_count // settings.LOAD_FILES), load_id=load_id)
+        for page in pages:
             known = landed_before(page.uuids)
             keep = []
             for uuid in page.uuids:

@@ -16,6 +16,9 @@ COLUMNS: tuple[str, ...] = (
     "uuid", "payload", "fetched_at", "request_seed", "request_page", "api_version", "_dlt_load_id", "_dlt_id",
 )
 HEADER = (",".join(COLUMNS) + "\n").encode()
+# stands for the load id in a page written before the load package exists; `LoadFiles` puts the id in. A raw
+# control character never occurs in a row otherwise (JSON escapes them, keys and info fields are printable).
+LOAD_ID_PLACEHOLDER = "\x01load-id\x01"
 
 
 def quoted(value: str | None) -> bytes:
@@ -54,8 +57,10 @@ class LoadFiles:
     """Joins page files into fewer load files (`pages_per_file` pages each): dlt spends time per file, while
     a couple of files are enough to COPY in parallel."""
 
-    def __init__(self, folder: Path, pages_per_file: int) -> None:
+    def __init__(self, folder: Path, pages_per_file: int, load_id: str | None = None) -> None:
         self.folder = folder
+        # pages written with LOAD_ID_PLACEHOLDER get `load_id` when joined
+        self._load_id = (LOAD_ID_PLACEHOLDER.encode(), load_id.encode()) if load_id is not None else None
         self.pages_per_file = max(1, pages_per_file)
         self._path: Path | None = None
         self._pages = 0
@@ -68,11 +73,16 @@ class LoadFiles:
             if self._path is None:
                 self._count += 1
                 self._path = self.folder / f"load-{self._count}.csv"
-                page_path.rename(self._path)
+                if self._load_id is None:
+                    page_path.rename(self._path)
+                else:
+                    self._path.write_bytes(page_path.read_bytes().replace(*self._load_id))
+                    page_path.unlink()
             else:
                 with page_path.open("rb") as page, self._path.open("ab") as target:
                     page.readline()  # the header
-                    target.write(page.read())
+                    body = page.read()
+                    target.write(body.replace(*self._load_id) if self._load_id is not None else body)
                 page_path.unlink()
             self._rows += rows
         else:

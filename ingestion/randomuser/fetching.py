@@ -78,19 +78,60 @@ def fetch_in_order(fetch: Callable[[PageRequest], PageFile], requests: list[Page
                    workers: int) -> Iterator[PageFile]:
     """`fetch` of every request, yielded in request order; at most `workers` pages in flight plus one queued.
     On failure the pages not started are cancelled and the error of the earliest failed page is raised."""
-    if workers <= 1 or len(requests) <= 1:
-        yield from map(fetch, requests)
-        return
-    pending: deque[Future[PageFile]] = deque()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(requests)), mp_context=context) as pool:
-        try:
-            for request in requests:
-                pending.append(pool.submit(fetch, request))
-                if len(pending) > workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+    with PageStream(fetch, requests, workers) as stream:
+        yield from stream
+
+
+class PageStream:
+    """The pages of `requests` fetched by `fetch` in worker processes that start at once (so pages are
+    fetched while the caller still prepares the load), yielded in request order by iterating; at most
+    `workers` pages in flight plus one queued. The error of the earliest failed page is raised when it is
+    reached; `close()` (or leaving the `with`) cancels the pages not started and waits for the running ones.
+    With one worker or one page, pages are fetched inline while iterating."""
+
+    def __init__(self, fetch: Callable[[PageRequest], PageFile], requests: list[PageRequest],
+                 workers: int, folder: Path | None = None) -> None:
+        self.folder = folder  # where `fetch` writes the page files, if the caller needs to know
+        self._fetch = fetch
+        self._requests = deque(requests)
+        self._workers = workers
+        self._pending: deque[Future[PageFile]] = deque()
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 1 and len(requests) > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=min(workers, len(requests)), mp_context=context)
+            try:
+                self._top_up()
+            except BaseException:
+                self.close()
+                raise
+
+    def _top_up(self) -> None:
+        assert self._pool is not None
+        while self._requests and len(self._pending) <= self._workers:
+            self._pending.append(self._pool.submit(self._fetch, self._requests.popleft()))
+
+    def __iter__(self) -> Iterator[PageFile]:
+        if self._pool is None:
+            while self._requests:
+                yield self._fetch(self._requests.popleft())
+            return
+        while self._pending:
+            page = self._pending.popleft().result()
+            self._top_up()
+            yield page
+
+    def close(self) -> None:
+        self._requests.clear()
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> PageStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
