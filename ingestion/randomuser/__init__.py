@@ -22,7 +22,7 @@ from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import LOAD_ID_PLACEHOLDER, LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, PageStream
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, PageStream, publish_load_id
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -58,13 +58,14 @@ def randomuser_source(
 
 
 def _start_pages(stack: contextlib.ExitStack, api_url: str, plan: BatchPlan, nat: tuple[str, ...],
-                 http: HttpSettings, fetch_workers: int) -> PageStream:
-    """The pages of `plan` being fetched into a temporary folder under dlt's pipelines dir (page files hold
-    LOAD_ID_PLACEHOLDER: the load id is not known yet); folder and workers are closed with `stack`."""
+                 http: HttpSettings, fetch_workers: int, load_id: str = LOAD_ID_PLACEHOLDER) -> PageStream:
+    """The pages of `plan` being fetched into a temporary folder under dlt's pipelines dir; folder and workers
+    are closed with `stack`. Without `load_id` (not known yet) pages are written with LOAD_ID_PLACEHOLDER until
+    the load id is published into the folder."""
     pipelines_dir = dlt.current.pipeline().pipelines_dir
     folder = Path(stack.enter_context(
         tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipelines_dir)))
-    fetcher = PageFetcher(api_url, folder, LOAD_ID_PLACEHOLDER, http)
+    fetcher = PageFetcher(api_url, folder, load_id, http)
     return stack.enter_context(PageStream(fetcher, plan.requests(nat), fetch_workers, folder))
 
 
@@ -85,9 +86,14 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     pipeline = dlt.current.pipeline()
     seen: set[str] = set()
     with contextlib.ExitStack() as stack, pipeline.sql_client() as sql:
-        pages = started or _start_pages(stack, api_url, plan, nat, http, fetch_workers)
+        if started is not None:
+            pages = started
+            assert pages.folder is not None
+            publish_load_id(pages.folder, load_id)  # pages written from now on carry it
+        else:
+            pages = _start_pages(stack, api_url, plan, nat, http, fetch_workers, load_id)
+            assert pages.folder is not None
         landed_before = _landed_lookup(sql)
-        assert pages.folder is not None
         files = LoadFiles(pages.folder, pages_per_file=-(-plan.page_count // settings.LOAD_FILES), load_id=load_id)
         for page in pages:
             known = landed_before(page.uuids)
@@ -96,7 +102,7 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
                 keep.append(uuid not in known and uuid not in seen)
                 seen.add(uuid)
             rows = len(keep) if all(keep) else keep_rows(page.path, keep)
-            if done := files.add(page.path, rows):
+            if done := files.add(page.path, rows, page.placeholder):
                 yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
         if done := files.flush():
             yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])

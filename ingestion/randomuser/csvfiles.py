@@ -67,22 +67,26 @@ class LoadFiles:
         self._rows = 0
         self._count = 0
 
-    def add(self, page_path: Path, rows: int) -> tuple[Path, int] | None:
-        """Append a page (its header only if it starts a file); a completed load file is returned."""
+    def add(self, page_path: Path, rows: int, placeholder: bool = False) -> tuple[Path, int] | None:
+        """Append a page (its header only if it starts a file); a completed load file is returned. A page
+        written with LOAD_ID_PLACEHOLDER (`placeholder`) gets the load id given to LoadFiles."""
+        replace = self._load_id if placeholder else None
+        if placeholder and replace is None:
+            raise ValueError(f"{page_path} holds no load id and none was given")
         if rows:
             if self._path is None:
                 self._count += 1
                 self._path = self.folder / f"load-{self._count}.csv"
-                if self._load_id is None:
+                if replace is None:
                     page_path.rename(self._path)
                 else:
-                    self._path.write_bytes(page_path.read_bytes().replace(*self._load_id))
+                    self._path.write_bytes(page_path.read_bytes().replace(*replace))
                     page_path.unlink()
             else:
                 with page_path.open("rb") as page, self._path.open("ab") as target:
                     page.readline()  # the header
                     body = page.read()
-                    target.write(body.replace(*self._load_id) if self._load_id is not None else body)
+                    target.write(body.replace(*replace) if replace is not None else body)
                 page_path.unlink()
             self._rows += rows
         else:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.randomuser import settings
-from ingestion.randomuser.csvfiles import page_csv
+from ingestion.randomuser.csvfiles import LOAD_ID_PLACEHOLDER, page_csv
 from ingestion.randomuser.helpers import PageRequest, fetch_page, parse_page
 
 
@@ -37,6 +37,7 @@ class PageFile:
 
     path: Path
     uuids: list[str]
+    placeholder: bool = False  # written before the load id was known: holds LOAD_ID_PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,27 @@ class PageFetcher:
         body = fetch_page(_client(self.http), self.api_url, request)
         page = parse_page(body, request, self.api_url)
         path = self.folder / f"page-{request.page}.csv"
-        path.write_bytes(page_csv(page, self.load_id))
-        return PageFile(path, page.uuids)
+        load_id = self.load_id if self.load_id != LOAD_ID_PLACEHOLDER else published_load_id(self.folder)
+        path.write_bytes(page_csv(page, load_id or LOAD_ID_PLACEHOLDER))
+        return PageFile(path, page.uuids, placeholder=not load_id)
+
+
+LOAD_ID_FILE = "load-id"
+
+
+def publish_load_id(folder: Path, load_id: str) -> None:
+    """Tell the workers writing into `folder` the load id (pages started before it was known hold
+    LOAD_ID_PLACEHOLDER)."""
+    temporary = folder / f".{LOAD_ID_FILE}"
+    temporary.write_text(load_id)
+    temporary.rename(folder / LOAD_ID_FILE)
+
+
+def published_load_id(folder: Path) -> str | None:
+    try:
+        return (folder / LOAD_ID_FILE).read_text() or None
+    except FileNotFoundError:
+        return None
 
 
 _clients: dict[tuple[int, HttpSettings], Any] = {}
