@@ -116,9 +116,12 @@ def _landed_lookup(sql: Any) -> Callable[[list[str]], set[str]]:
         return lambda uuids: set()
 
     def landed(uuids: list[str]) -> set[str]:
-        # one text parameter split by the server: a third cheaper than a 5000-element ARRAY[...] expression;
-        # uuids are printable, so never hold the unit separator
-        query = f"select uuid from {table} where uuid = any(string_to_array(%s, E'\\x1f'))"
+        # one text parameter split by the server (a third cheaper than a 5000-element ARRAY[...] expression;
+        # uuids are printable, so never hold the unit separator), joined to the table: a nested loop of index
+        # probes on a big table (`uuid = any(...)` gets a parallel seq scan there, ~3.5x slower at 1M rows), a
+        # hash join on a small one (~2.5x cheaper than the index scan of `= any`)
+        query = (f"select t.uuid from unnest(string_to_array(%s, E'\\x1f')) as k(uuid) "
+                 f"join {table} as t on t.uuid = k.uuid")
         return {row[0] for row in sql.execute_sql(query, "\x1f".join(uuids))}
 
     return landed
