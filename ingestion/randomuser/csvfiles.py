@@ -7,6 +7,7 @@ Columns follow `COLUMNS`; `_dlt_load_id` is the load package's id and `_dlt_id` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,10 +84,13 @@ class LoadFiles:
                     self._path.write_bytes(page_path.read_bytes().replace(*replace))
                     page_path.unlink()
             else:
-                with page_path.open("rb") as page, self._path.open("ab") as target:
-                    page.readline()  # the header
-                    body = page.read()
-                    target.write(body.replace(*replace) if replace is not None else body)
+                with page_path.open("rb") as page:
+                    start = len(page.readline())  # after the header
+                    if replace is not None or not _append_in_kernel(page.fileno(), start, self._path):
+                        page.seek(start)
+                        body = page.read()
+                        with self._path.open("ab") as target:
+                            target.write(body.replace(*replace) if replace is not None else body)
                 page_path.unlink()
             self._rows += rows
         else:
@@ -99,3 +103,27 @@ class LoadFiles:
         done = (self._path, self._rows) if self._path is not None else None
         self._path, self._pages, self._rows = None, 0, 0
         return done
+
+
+def _append_in_kernel(source: int, start: int, target: Path) -> bool:
+    """Append the bytes of file descriptor `source` from `start` on to `target` without copying them through
+    Python (copy_file_range); False, `target` unchanged, where the system cannot."""
+    if not hasattr(os, "copy_file_range"):
+        return False
+    size = os.fstat(source).st_size
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        end = os.lseek(fd, 0, os.SEEK_END)
+        offset = start
+        try:
+            while offset < size:
+                copied = os.copy_file_range(source, fd, size - offset, offset)
+                if copied <= 0:
+                    raise OSError("copy_file_range copied nothing")
+                offset += copied
+        except OSError:
+            os.ftruncate(fd, end)
+            return False
+    finally:
+        os.close(fd)
+    return True
