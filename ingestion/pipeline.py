@@ -23,7 +23,6 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.randomuser import randomuser_source, settings
 from ingestion.randomuser.helpers import (
-    BatchPlan,
     IngestError,
     parse_api_url,
     parse_batch_size,
@@ -89,22 +88,17 @@ def ingest(
     url = parse_api_url(api_url) if api_url else None
     started = time.perf_counter()
     pipeline = _pipeline(database_url or warehouse.database_url())
-    with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint, contextlib.ExitStack() as pages:
+    with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint:
         try:
-            source = None
-            if given_seed is not None:
-                # the plan does not depend on dlt state: fetch the first pages while dlt prepares the load
-                plan = plan_batch(size, given_seed, first_page, None)
-                source = _source(endpoint, plan, nats, pages)
             _drop_pending(pipeline, "left by an earlier run")
             _remove_stale_page_folders(pipeline)
             pipeline.sync_destination()
             dataset_existed = _dataset_exists(pipeline)
-            if source is None:
-                plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
-                source = _source(endpoint, plan, nats, None)
+            plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
+            log.info("fetching %s users from %s: seed %s, pages %s..%s",
+                     size, endpoint, plan.seed, plan.first_page, plan.last_page)
             # run()'s steps without its second sync with the destination (done just above)
-            extract_info = pipeline.extract(source, loader_file_format="csv")
+            extract_info = pipeline.extract(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
             pipeline.normalize()
             load_info = pipeline.load()
         except Exception as exc:
@@ -127,12 +121,6 @@ def ingest(
         api_url=endpoint,
         nat=nats,
     )
-
-
-def _source(endpoint: str, plan: BatchPlan, nats: tuple[str, ...], prefetch_into: contextlib.ExitStack | None) -> Any:
-    log.info("fetching %s users from %s: seed %s, pages %s..%s",
-             plan.batch_size, endpoint, plan.seed, plan.first_page, plan.last_page)
-    return randomuser_source(endpoint, plan, nats, prefetch_into=prefetch_into)
 
 
 def _pipeline(database_url: str) -> dlt.Pipeline:

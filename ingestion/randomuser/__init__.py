@@ -10,7 +10,6 @@ one stopped.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,8 +20,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
-from ingestion.randomuser.csvfiles import LOAD_ID_PLACEHOLDER, LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, PageStream, publish_load_id
+from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, fetch_in_order
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -46,27 +45,11 @@ def randomuser_source(
     connect_timeout: float = settings.CONNECT_TIMEOUT_SECONDS,
     read_timeout: float = settings.READ_TIMEOUT_SECONDS,
     max_attempts: int = settings.MAX_ATTEMPTS,
-    prefetch_into: contextlib.ExitStack | None = None,
 ) -> DltResource:
     """The users of `plan` from the API at `api_url`. Workers, timeouts and attempts can be set in dlt config
-    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`). With `prefetch_into` the pages start being fetched now (while
-    the caller prepares the load), their folder and workers closed with that stack, which the caller closes
-    once the load is done or failed; without it, fetching starts when dlt extracts the resource."""
+    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    started = _start_pages(prefetch_into, api_url, plan, nat, http, fetch_workers) if prefetch_into else None
-    return users(api_url, plan, nat, http, fetch_workers, started)
-
-
-def _start_pages(stack: contextlib.ExitStack, api_url: str, plan: BatchPlan, nat: tuple[str, ...],
-                 http: HttpSettings, fetch_workers: int, load_id: str = LOAD_ID_PLACEHOLDER) -> PageStream:
-    """The pages of `plan` being fetched into a temporary folder under dlt's pipelines dir; folder and workers
-    are closed with `stack`. Without `load_id` (not known yet) pages are written with LOAD_ID_PLACEHOLDER until
-    the load id is published into the folder."""
-    pipelines_dir = dlt.current.pipeline().pipelines_dir
-    folder = Path(stack.enter_context(
-        tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipelines_dir)))
-    fetcher = PageFetcher(api_url, folder, load_id, http)
-    return stack.enter_context(PageStream(fetcher, plan.requests(nat), fetch_workers, folder))
+    return users(api_url, plan, nat, http, fetch_workers)
 
 
 @dlt.resource(
@@ -78,31 +61,25 @@ def _start_pages(stack: contextlib.ExitStack, api_url: str, plan: BatchPlan, nat
     file_format="csv",
 )
 def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int, started: PageStream | None = None) -> Iterator[Any]:
+          fetch_workers: int) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
-    into its load package, so the temporary folder is removed at the end (by the source's caller when the
-    pages were `started` early)."""
+    into its load package, so the temporary folder is removed at the end."""
     load_id = dlt.current.load_package_state()["load_id"]
     pipeline = dlt.current.pipeline()
     seen: set[str] = set()
-    with contextlib.ExitStack() as stack, pipeline.sql_client() as sql:
-        if started is not None:
-            pages = started
-            assert pages.folder is not None
-            publish_load_id(pages.folder, load_id)  # pages written from now on carry it
-        else:
-            pages = _start_pages(stack, api_url, plan, nat, http, fetch_workers, load_id)
-            assert pages.folder is not None
+    with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
+            pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
-        files = LoadFiles(pages.folder, pages_per_file=-(-plan.page_count // settings.LOAD_FILES), load_id=load_id)
-        for page in pages:
+        fetcher = PageFetcher(api_url, Path(folder), load_id, http)
+        files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
+        for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):
             known = landed_before(page.uuids)
             keep = []
             for uuid in page.uuids:
                 keep.append(uuid not in known and uuid not in seen)
                 seen.add(uuid)
             rows = len(keep) if all(keep) else keep_rows(page.path, keep)
-            if done := files.add(page.path, rows, page.placeholder):
+            if done := files.add(page.path, rows):
                 yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
         if done := files.flush():
             yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])

@@ -17,9 +17,6 @@ COLUMNS: tuple[str, ...] = (
     "uuid", "payload", "fetched_at", "request_seed", "request_page", "api_version", "_dlt_load_id", "_dlt_id",
 )
 HEADER = (",".join(COLUMNS) + "\n").encode()
-# stands for the load id in a page written before the load package exists; `LoadFiles` puts the id in. A raw
-# control character never occurs in a row otherwise (JSON escapes them, keys and info fields are printable).
-LOAD_ID_PLACEHOLDER = "\x01load-id\x01"
 
 
 def quoted(value: str | None) -> bytes:
@@ -58,39 +55,28 @@ class LoadFiles:
     """Joins page files into fewer load files (`pages_per_file` pages each): dlt spends time per file, while
     a couple of files are enough to COPY in parallel."""
 
-    def __init__(self, folder: Path, pages_per_file: int, load_id: str | None = None) -> None:
+    def __init__(self, folder: Path, pages_per_file: int) -> None:
         self.folder = folder
-        # pages written with LOAD_ID_PLACEHOLDER get `load_id` when joined
-        self._load_id = (LOAD_ID_PLACEHOLDER.encode(), load_id.encode()) if load_id is not None else None
         self.pages_per_file = max(1, pages_per_file)
         self._path: Path | None = None
         self._pages = 0
         self._rows = 0
         self._count = 0
 
-    def add(self, page_path: Path, rows: int, placeholder: bool = False) -> tuple[Path, int] | None:
-        """Append a page (its header only if it starts a file); a completed load file is returned. A page
-        written with LOAD_ID_PLACEHOLDER (`placeholder`) gets the load id given to LoadFiles."""
-        replace = self._load_id if placeholder else None
-        if placeholder and replace is None:
-            raise ValueError(f"{page_path} holds no load id and none was given")
+    def add(self, page_path: Path, rows: int) -> tuple[Path, int] | None:
+        """Append a page (its header only if it starts a file); a completed load file is returned."""
         if rows:
             if self._path is None:
                 self._count += 1
                 self._path = self.folder / f"load-{self._count}.csv"
-                if replace is None:
-                    page_path.rename(self._path)
-                else:
-                    self._path.write_bytes(page_path.read_bytes().replace(*replace))
-                    page_path.unlink()
+                page_path.rename(self._path)
             else:
                 with page_path.open("rb") as page:
                     start = len(page.readline())  # after the header
-                    if replace is not None or not _append_in_kernel(page.fileno(), start, self._path):
+                    if not _append_in_kernel(page.fileno(), start, self._path):
                         page.seek(start)
-                        body = page.read()
                         with self._path.open("ab") as target:
-                            target.write(body.replace(*replace) if replace is not None else body)
+                            target.write(page.read())
                 page_path.unlink()
             self._rows += rows
         else:

@@ -6,7 +6,7 @@ import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion.randomuser.csvfiles import COLUMNS, LOAD_ID_PLACEHOLDER, LoadFiles, keep_rows, page_csv
+from ingestion.randomuser.csvfiles import COLUMNS, LoadFiles, keep_rows, page_csv
 from ingestion.randomuser.helpers import Page
 
 FETCHED_AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -72,19 +72,3 @@ def test_a_page_left_without_rows_is_skipped(tmp_path: Path) -> None:
 
     assert files.add(path, 0) is None
     assert not path.exists()
-
-
-def test_pages_written_before_the_load_id_was_known_get_it_when_joined(tmp_path: Path) -> None:
-    files = LoadFiles(tmp_path, pages_per_file=3, load_id="17.5")
-    paths = [tmp_path / f"page-{n}.csv" for n in range(3)]
-    paths[0].write_bytes(page_csv(page("a"), LOAD_ID_PLACEHOLDER))
-    paths[1].write_bytes(page_csv(page("b"), LOAD_ID_PLACEHOLDER))
-    paths[2].write_bytes(page_csv(page("c"), "17.5"))
-
-    assert files.add(paths[0], 1, placeholder=True) is None
-    assert files.add(paths[1], 1, placeholder=True) is None
-    done = files.add(paths[2], 1)
-
-    assert done is not None
-    assert [(r["uuid"], r["_dlt_load_id"]) for r in read(done[0])] == [("a", "17.5"), ("b", "17.5"), ("c", "17.5")]
-    assert LOAD_ID_PLACEHOLDER.encode() not in done[0].read_bytes()
