@@ -1,4 +1,4 @@
-"""One ingestion batch: randomuser API -> dlt -> `raw.users` (insert-only merge on uuid).
+"""One ingestion batch: randomuser API -> dlt -> `raw.users` (insert-only on uuid: append of the users not yet landed).
 
 `ingest()` validates its input before touching anything, runs the dlt pipeline (working dir under
 `$USERPIPE_HOME/dlt`), and on any failure drops dlt's pending packages so nothing of the batch lands later.
@@ -48,7 +48,7 @@ DLT_CONFIG: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What one batch did; `users_new` counts the rows the merge actually inserted."""
+    """What one batch did; `users_new` counts the rows the load actually inserted."""
 
     users_fetched: int
     users_landed: int
