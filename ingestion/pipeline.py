@@ -107,6 +107,7 @@ def ingest(
                 _undo_load(pipeline, exc.load_id, drop_dataset=not dataset_existed)
             raise _one_line_error(exc) from exc
     load_id = str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
+    _prune_loaded_packages(pipeline, settings.LOADED_PACKAGES_KEPT)
     landed = _landed_rows(extract_info, load_id) if load_id else 0
     return IngestResult(
         users_fetched=size,
@@ -121,6 +122,20 @@ def ingest(
         api_url=endpoint,
         nat=nats,
     )
+
+
+def _prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:
+    """Delete all but the newest `keep` loaded packages from dlt's working dir (their metadata, ~60 KB each,
+    would otherwise pile up at one a minute); their record stays in the destination's `_dlt_loads`."""
+    loaded = sorted(pipeline.list_completed_load_packages(), key=float)
+    if len(loaded) <= keep:
+        return
+    storage = pipeline._get_load_storage()  # dlt has no public call to delete a loaded package
+    try:
+        for load_id in loaded[: len(loaded) - keep]:
+            storage.delete_loaded_package(load_id)
+    except OSError as exc:  # housekeeping: the batch itself has landed
+        log.warning("could not delete old dlt load packages: %s", exc)
 
 
 def _pipeline(database_url: str) -> dlt.Pipeline:

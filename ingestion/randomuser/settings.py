@@ -41,3 +41,6 @@ LOAD_FILES = 2
 
 # dlt state key (source state) remembering where the stream of users continues
 STREAM_STATE_KEY = "stream"
+
+# loaded load packages kept in dlt's working dir (older ones are deleted after each successful batch)
+LOADED_PACKAGES_KEPT = 20

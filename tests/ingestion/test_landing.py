@@ -148,3 +148,15 @@ def test_an_answer_without_info_lands_with_the_request_values(
     assert result.users_new == 4
     assert query(database_url, "select distinct request_seed, request_page, api_version from raw.users") == [
         ("bare", 3, None)]
+
+
+def test_only_the_newest_loaded_packages_stay_in_dlts_working_dir(
+        database_url: str, local_api: LocalApi, monkeypatch) -> None:
+    from ingestion.randomuser import settings
+
+    monkeypatch.setattr(settings, "LOADED_PACKAGES_KEPT", 2)
+    load_ids = [ingest(3, api_url=local_api.url).load_id for _ in range(4)]
+    loaded = Path(warehouse.home()) / "dlt" / settings.PIPELINE_NAME / "load" / "loaded"
+    assert sorted(p.name for p in loaded.iterdir()) == sorted(str(i) for i in load_ids[-2:])
+    assert scalar(database_url, "select count(*) from raw._dlt_loads") == 4  # the record of every load stays
+    assert scalar(database_url, "select count(*) from raw.users") == 12
