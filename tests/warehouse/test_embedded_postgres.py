@@ -19,6 +19,8 @@ def test_embedded_server_starts_once_and_is_reused(tmp_path: Path) -> None:
         assert url == server.start()
         with psycopg.connect(url) as conn:
             assert conn.execute("select current_database()").fetchone() == ("userpipe",)
+            locale = "select datlocprovider, datlocale from pg_database where datname = current_database()"
+            assert conn.execute(locale).fetchone() == ("b", "C.UTF-8")  # code-point order, memcmp-fast
         assert server.is_running()
     finally:
         assert server.stop()
