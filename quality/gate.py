@@ -21,7 +21,7 @@ from quality import results
 from quality.results import ERROR, FAIL, PASS, CheckResult
 from quality.suite import EXPECTED_ROWS, INGESTION_COUNT, LANDED_ROWS, SUITES
 from userpipe import warehouse
-from userpipe.errors import UserpipeError
+from userpipe.errors import UserpipeError, one_line
 
 if TYPE_CHECKING:
     from quality.context import GxProject
@@ -285,7 +285,4 @@ def _dbt_status(status: str) -> str:
 
 
 def _short(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = " ".join(str(text).split())
-    return text if len(text) <= OBSERVED_MAX_CHARS else text[: OBSERVED_MAX_CHARS - 1] + "…"
+    return None if text is None else one_line(text, OBSERVED_MAX_CHARS)

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-NATIONALITIES = (
-    "AU", "BR", "CA", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "IE",
-    "IN", "IR", "MX", "NL", "NO", "NZ", "RS", "TR", "UA", "US",
-)
+from randomuser_api.nationalities import NATIONALITIES  # randomuser 1.4's `nat` codes: one list, the API's
+
 GENDERS = ("male", "female")
 CREDENTIAL_PATTERN = r"(?i)(?:password|salt|md5|sha1|sha256)"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

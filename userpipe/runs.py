@@ -20,7 +20,7 @@ from types import TracebackType
 import psycopg
 from psycopg.rows import dict_row
 
-from userpipe import warehouse
+from userpipe import errors, warehouse
 
 TRIGGERS = ("local", "kestra", "manual")
 STATUSES = ("running", "success", "failed", "skipped")
@@ -59,8 +59,7 @@ def new_run_id(trigger: str) -> str:
 
 def one_line(text: str) -> str:
     """The text as one bounded line, fit for the `error` column."""
-    line = " ".join(text.split())
-    return line if len(line) <= ERROR_MAX_CHARS else line[: ERROR_MAX_CHARS - 1] + "…"
+    return errors.one_line(text, ERROR_MAX_CHARS)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import orjson
 import requests
 
 from ingestion.randomuser import settings
-from userpipe.errors import UserpipeError
+from userpipe.errors import UserpipeError, one_line
 
 
 class IngestError(UserpipeError):
@@ -281,6 +281,5 @@ def _connection_reason(exc: Exception) -> str:
 
 
 def _short(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return one_line(value, 160)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# randomuser 1.4's `nat` codes, upper case: one list, the API's (re-exported)
+from randomuser_api.nationalities import NATIONALITIES as NATIONALITIES
+
 SOURCE_NAME = "randomuser"
 TABLE_NAME = "users"
 PIPELINE_NAME = "userpipe_randomuser"
@@ -12,11 +15,6 @@ MAX_BATCH_SIZE = 100_000
 MAX_PAGE_SIZE = 5000  # randomuser answers at most 5000 results per request
 MAX_PAGE = 10_000  # randomuser's highest page number
 
-# randomuser 1.4's nationalities (the `nat` parameter), upper case
-NATIONALITIES: tuple[str, ...] = (
-    "AU", "BR", "CA", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "IE",
-    "IN", "IR", "MX", "NL", "NO", "NZ", "RS", "TR", "UA", "US",
-)
 
 # login.* fields that never land anywhere (payload, columns, dlt's files)
 CREDENTIAL_FIELDS: tuple[str, ...] = ("password", "salt", "md5", "sha1", "sha256")
