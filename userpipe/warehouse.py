@@ -206,7 +206,10 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         port = self._choose_port()
         log.info("starting embedded PostgreSQL on 127.0.0.1:%s (data: %s)", port, self.pgdata)
-        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=100 -c shared_buffers=256MB"
+        # wal_buffers: a 100,000-user batch writes ~130 MB of WAL from two COPYs at once; with the default (8 MB
+        # here) the backends keep writing it out themselves (measured: the batch's COPYs ~5% faster at 64 MB)
+        options = (f"-h 127.0.0.1 -p {port} -k '' -c max_connections=100 -c shared_buffers=256MB "
+                   f"-c wal_buffers=64MB")
         result = subprocess.run(
             [str(_bin("pg_ctl")), "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
              "-t", str(START_TIMEOUT_SECONDS), "-o", options],

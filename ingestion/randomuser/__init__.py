@@ -71,19 +71,30 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
             pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
         fetcher = PageFetcher(api_url, Path(folder), load_id, http)
+        fetcher.prepare()
         files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
         for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):
-            known = landed_before(page.uuids)
-            keep = []
-            for uuid in page.uuids:
-                keep.append(uuid not in known and uuid not in seen)
-                seen.add(uuid)
-            rows = len(keep) if all(keep) else keep_rows(page.path, keep)
+            keep = _new_users(page.uuids, landed_before(page.uuids), seen)
+            rows = len(page.uuids) if keep is None else keep_rows(page.path, keep)
             if done := files.add(page.path, rows):
                 yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
         if done := files.flush():
             yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
     dlt.current.source_state()[settings.STREAM_STATE_KEY] = {"seed": plan.seed, "next_page": plan.last_page + 1}
+
+
+def _new_users(uuids: list[str], known: set[str], seen: set[str]) -> list[bool] | None:
+    """Which users of a page to keep: those neither `known` (landed before) nor `seen` earlier in the batch
+    (added to `seen`). None when all are kept, the usual case, found with set operations alone."""
+    page = set(uuids)
+    if not known and len(page) == len(uuids) and seen.isdisjoint(page):
+        seen |= page
+        return None
+    keep = []
+    for uuid in uuids:
+        keep.append(uuid not in known and uuid not in seen)
+        seen.add(uuid)
+    return keep
 
 
 def _landed_lookup(sql: Any) -> Callable[[list[str]], set[str]]:

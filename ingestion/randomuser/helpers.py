@@ -1,7 +1,7 @@
 """Input validation, page planning, fetching and parsing for the randomuser source.
 
 A batch of N users is the pages of one seed: `page_size = min(N, 5000)`, pages `first_page, first_page + 1, ...`,
-the last one possibly shorter. Each page becomes one Arrow table of `raw.users` rows.
+the last one possibly shorter. Each page becomes one csv file of `raw.users` rows (`csvfiles.py`).
 """
 
 from __future__ import annotations
@@ -185,48 +185,78 @@ def parse_page(body: bytes, request: PageRequest, api_url: str) -> Page:
     return _parse_raw(body, request, where, fetched_at) or _parse_full(body, request, where, fetched_at)
 
 
+def jsonb_key_order(key: str) -> tuple[int, bytes]:
+    """PostgreSQL's order of a jsonb object's keys (shorter first, then bytewise). A user's keys are written in
+    this order: jsonb keeps no other, and the server converts an object whose keys are already sorted faster."""
+    encoded = key.encode()
+    return len(encoded), encoded
+
+
+# randomuser 1.4's user fields, in jsonb order (a struct encodes its fields in the order they are declared)
+USER_FIELDS: tuple[str, ...] = tuple(sorted((
+    "gender", "name", "location", "email", "login", "dob", "registered", "phone", "cell", "id", "picture", "nat",
+), key=jsonb_key_order))
+_RawOrUnset = msgspec.Raw | msgspec.UnsetType
+# `login` decoded field by field; the credential fields are declared so that they can be dropped
+_Login = msgspec.defstruct(
+    "_Login",
+    [("uuid", str), ("username", _RawOrUnset, msgspec.UNSET),
+     *[(name, _RawOrUnset, msgspec.UNSET) for name in settings.CREDENTIAL_FIELDS]],
+    forbid_unknown_fields=True,
+    gc=False,  # holds no cycles: the 10,000 structs of a page cost the garbage collector nothing
+)
+# every other value is kept as the JSON text the API sent (msgspec.Raw: checked, not decoded)
+_User = msgspec.defstruct(
+    "_User",
+    [(name, _Login if name == "login" else _RawOrUnset, msgspec.UNSET) for name in USER_FIELDS],
+    forbid_unknown_fields=True,
+    gc=False,
+)
+
+
 class _RawDocument(msgspec.Struct):
-    results: list[dict[str, msgspec.Raw]]
+    results: list[_User]  # type: ignore[valid-type]
     info: dict[str, msgspec.Raw] = {}
 
 
 _raw_document = msgspec.json.Decoder(_RawDocument)
-_raw_object = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _any_value = msgspec.json.Decoder()
 _raw_encode = msgspec.json.Encoder().encode
 
 
 def _parse_raw(body: bytes, request: PageRequest, where: str, fetched_at: datetime) -> Page | None:
-    """The page of a compact, valid answer, decoding only each user's top-level keys and its `login` object;
-    every other value is kept as the exact JSON text the API sent (msgspec checks it is well-formed JSON).
-    A user is re-encoded from those values with `login` minus the credential fields: for a compact answer the
-    same bytes as `orjson.dumps` of the fully parsed user. None (take the full parse) on anything unexpected:
-    a line break anywhere (a row must stay on one csv line), malformed JSON or UTF-8, an unexpected shape."""
+    """The page of a compact, valid answer holding only API 1.4's user and login fields, decoded into structs
+    whose values stay the exact JSON text the API sent (msgspec checks it is well-formed JSON); each user is
+    re-encoded without the credential fields, its keys in jsonb order: for a compact answer the same bytes as
+    the full parse gives. None (take the full parse) on anything unexpected: a line break
+    anywhere (a row must stay on one csv line), malformed JSON or UTF-8, an unknown or missing field."""
     for line_break in (b"\n", b"\r"):
         at = body.find(line_break)
         if at >= 0 and body[at:].strip():
             return None
     try:
-        body.decode("utf-8")  # msgspec checks JSON syntax and escapes but not the UTF-8 inside raw strings
+        body.decode("utf-8")  # msgspec checks JSON syntax and escapes but not the UTF-8 inside raw values
         document = _raw_document.decode(body)
-        users, info = document.results, document.info
-        if len(users) != request.results:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec.ValidationError is a DecodeError
+        return None
+    users: list[Any] = document.results  # _User structs
+    info = document.info
+    if len(users) != request.results:
+        return None
+    uuids, payloads = [], []
+    unset, credentials = msgspec.UNSET, settings.CREDENTIAL_FIELDS
+    for user in users:
+        login = user.login
+        if login is unset or not login.uuid or not login.uuid.isprintable():
             return None
-        uuids, payloads = [], []
-        credentials = settings.CREDENTIAL_FIELDS
-        for user in users:
-            login = _raw_object.decode(user["login"])
-            uuid = _any_value.decode(login["uuid"])
-            if not isinstance(uuid, str) or not uuid or not uuid.isprintable():
-                return None
-            for name in credentials:
-                login.pop(name, None)
-            user["login"] = msgspec.Raw(_raw_encode(login))
-            uuids.append(uuid)
-            payloads.append(_raw_encode(user))
+        for name in credentials:
+            setattr(login, name, unset)  # an unset field is not encoded
+        uuids.append(login.uuid)
+        payloads.append(_raw_encode(user))
+    try:
         seed = _any_value.decode(info["seed"]) if "seed" in info else None
         version = _any_value.decode(info["version"]) if "version" in info else None
-    except (msgspec.DecodeError, UnicodeDecodeError, KeyError):
+    except msgspec.DecodeError:
         return None
     if not isinstance(seed, str | None) or not isinstance(version, str | None):
         return None
@@ -270,7 +300,7 @@ def _parse_full(body: bytes, request: PageRequest, where: str, fetched_at: datet
         for name in credentials:
             login.pop(name, None)
         uuids.append(uuid)
-        payloads.append(dumps(user))
+        payloads.append(dumps({key: user[key] for key in sorted(user, key=jsonb_key_order)}))
     return _page(uuids, payloads, info.get("seed"), info.get("version"), request, where, fetched_at)
 
 

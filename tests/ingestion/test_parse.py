@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from ingestion.randomuser.helpers import IngestError, PageRequest, _parse_full, _parse_raw, parse_page
+from ingestion.randomuser.helpers import (
+    IngestError,
+    PageRequest,
+    _parse_full,
+    _parse_raw,
+    jsonb_key_order,
+    parse_page,
+)
 from randomuser_api import build_response
+from tests.ingestion.conftest import query
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 CREDENTIALS = ("password", "salt", "md5", "sha1", "sha256")
@@ -48,11 +56,22 @@ def test_fast_path_strips_credential_keys_written_with_escapes() -> None:
     b'{"results":[{"login":["u-1"]}]}',
     b'{"results":[{"login":{"uuid":7}}]}',
     b'{"results":[{"login":{"uuid":"u-1"}}],"info":{"seed":5}}',
+    b'{"results":[{"login":{"uuid":"u-1"},"extra":1}]}',  # a field API 1.4 does not have
+    b'{"results":[{"login":{"uuid":"u-1","token":"t"}}]}',
+    b'{"results":[{"name":"no login"}]}',
 ])
 def test_anything_unexpected_takes_the_full_parse(body: bytes) -> None:
     results = len(orjson.loads(body)["results"]) if b"\xff" not in body else 1
 
     assert _parse_raw(body, request(results), "api", NOW) is None
+
+
+def test_fields_unknown_to_api_1_4_still_land_without_credentials() -> None:
+    body = b'{"results":[{"login":{"uuid":"u-1","token":"t","md5":"x"},"extra":[1]}]}'
+
+    page = parse_page(body, request(1), "api")
+
+    assert orjson.loads(page.payloads[0]) == {"login": {"uuid": "u-1", "token": "t"}, "extra": [1]}
 
 
 def test_pretty_printed_pages_still_land_single_line_payloads_without_credentials() -> None:
@@ -66,3 +85,15 @@ def test_pretty_printed_pages_still_land_single_line_payloads_without_credential
 def test_invalid_utf8_is_malformed_json() -> None:
     with pytest.raises(IngestError, match="malformed"):
         parse_page(b'{"results":[{"login":{"uuid":"u-1"},"name":"\xff"}]}', request(1), "api")
+
+
+def test_payload_keys_come_in_the_order_postgresql_stores_jsonb_keys(database_url: str) -> None:
+    body = build_response({"results": "3", "seed": "order"})
+    page = parse_page(body, request(3), "api")
+    odd = {"ü": 1, "zz": 2, "a": 3, "Z": 4, "éa": 5, "login": {"uuid": "u-9"}}
+    full = _parse_full(orjson.dumps({"results": [odd]}), request(1), "api", NOW)
+
+    for payload in [*page.payloads, *full.payloads]:
+        keys = list(orjson.loads(payload))
+        stored = [k for (k,) in query(database_url, "select jsonb_object_keys(%s::jsonb)", (payload.decode(),))]
+        assert keys == stored == sorted(keys, key=jsonb_key_order)
