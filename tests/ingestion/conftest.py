@@ -14,7 +14,8 @@ import pytest
 
 from randomuser_api import build_response
 
-Answer = Callable[[dict[str, str]], tuple[int, str, bytes]]  # query -> (status, content type, body)
+# query -> (status, content type, body) or (status, content type, body, more headers)
+Answer = Callable[[dict[str, str]], tuple[int, str, bytes] | tuple[int, str, bytes, dict[str, str]]]
 
 
 def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -55,10 +56,12 @@ class FakeApi:
             def do_GET(self) -> None:
                 params = dict(parse_qsl(urlsplit(self.path).query))
                 requests.append(params)
-                status, content_type, body = respond(params)
+                status, content_type, body, *more = respond(params)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -29,8 +29,9 @@ def no_pending_packages() -> bool:
     return not pipeline.has_pending_data
 
 
-@pytest.mark.parametrize("fault", [Fault("429", times=2, retry_after=1), Fault("500", times=2)],
-                         ids=["429-retry-after", "500"])
+@pytest.mark.parametrize("fault", [Fault("429", times=2, retry_after=1), Fault("500", times=2),
+                                   Fault("truncate", times=2)],
+                         ids=["429-retry-after", "500", "truncated-body"])
 def test_throttled_or_failing_requests_are_retried_then_land(
         database_url: str, faulty_api: FaultyApiFactory, fault: Fault) -> None:
     api = faulty_api(FaultPlan([fault]))

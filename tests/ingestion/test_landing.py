@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import orjson
 
 from ingestion.pipeline import ingest
 from randomuser_api import LocalApi, build_response
-from tests.ingestion.conftest import Answer, FakeApi, query, scalar
+from tests.ingestion.conftest import Answer, FakeApi, good_page, query, scalar
 from userpipe import warehouse
 
 CONTRACT_COLUMNS = [
@@ -160,3 +161,17 @@ def test_only_the_newest_loaded_packages_stay_in_dlts_working_dir(
     assert sorted(p.name for p in loaded.iterdir()) == sorted(str(i) for i in load_ids[-2:])
     assert scalar(database_url, "select count(*) from raw._dlt_loads") == 4  # the record of every load stays
     assert scalar(database_url, "select count(*) from raw.users") == 12
+
+
+def test_a_gzip_encoded_answer_lands_the_same_users(
+        database_url: str, fake_api: Callable[[Answer], FakeApi]) -> None:
+    def gzipped(params: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+        status, content_type, body = good_page(params)
+        return status, content_type, gzip.compress(body), {"Content-Encoding": "gzip"}
+
+    result = ingest(25, seed="zipped", api_url=fake_api(gzipped).url)
+
+    assert result.users_new == 25
+    landed = {uuid: payload for uuid, payload in query(database_url, "select uuid, payload from raw.users")}
+    sent = api_users("zipped", 1, 25)
+    assert set(landed) == {u["login"]["uuid"] for u in sent}  # type: ignore[index]
