@@ -12,6 +12,7 @@ from ingestion.randomuser.helpers import (
     PageRequest,
     _parse_full,
     _parse_raw,
+    is_utf8,
     jsonb_key_order,
     parse_page,
 )
@@ -97,3 +98,15 @@ def test_payload_keys_come_in_the_order_postgresql_stores_jsonb_keys(database_ur
         keys = list(orjson.loads(payload))
         stored = [k for (k,) in query(database_url, "select jsonb_object_keys(%s::jsonb)", (payload.decode(),))]
         assert keys == stored == sorted(keys, key=jsonb_key_order)
+
+
+@pytest.mark.parametrize(("data", "valid"), [
+    ("Noël Ørsted Şahin Київ تهران".encode(), True),  # multi-byte characters cut across 4-byte pieces
+    ("Noë".encode()[:-1], False),  # a character cut at the end
+    (b"ab\xffcd", False),
+    (b"\xed\xa0\x80", False),  # a surrogate
+    (b"", True),
+])
+def test_utf8_is_checked_across_piece_boundaries(data: bytes, valid: bool) -> None:
+    assert is_utf8(data, piece=4) is valid
+    assert is_utf8(data) is valid
