@@ -81,7 +81,8 @@ def _client(http: HttpSettings) -> Any:
 
 def fetch_in_order(fetch: Callable[[PageRequest], PageFile], requests: list[PageRequest],
                    workers: int) -> Iterator[PageFile]:
-    """`fetch` of every request, yielded in request order; at most `workers` pages in flight plus one queued.
+    """`fetch` of every request, yielded in request order; `workers` pages in flight and as many queued, so a
+    worker never waits for the parent to take a page.
     On failure the pages not started are cancelled and the error of the earliest failed page is raised."""
     if workers <= 1 or len(requests) <= 1:
         yield from map(fetch, requests)
@@ -92,7 +93,7 @@ def fetch_in_order(fetch: Callable[[PageRequest], PageFile], requests: list[Page
         try:
             for request in requests:
                 pending.append(pool.submit(fetch, request))
-                if len(pending) > workers:
+                if len(pending) > 2 * workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
