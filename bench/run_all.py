@@ -22,7 +22,7 @@ QUICK = [
 ]
 FULL = [
     ["bench_api.py"],
-    ["bench_ingest.py", "--users", "100000", "--rounds", "3"],
+    ["bench_ingest.py", "--users", "100000", "--rounds", "5"],
     ["bench_dbt.py", "--sizes", "10000,100000,1000000"],
     ["bench_check.py", "--users", "1000000", "--cli-runs", "3"],
 ]
