@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 QUICK = [
     ["bench_api.py"],
-    ["bench_ingest.py", "--users", "50000", "--rounds", "2"],
+    ["bench_ingest.py", "--users", "100000", "--rounds", "3"],
     ["bench_dbt.py", "--sizes", "10000,100000"],
     ["bench_check.py", "--users", "100000", "--cli-runs", "2"],
 ]

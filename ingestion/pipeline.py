@@ -167,8 +167,9 @@ def _local_api_unless(api_url: str | None) -> Iterator[str]:
     if api_url:
         yield api_url
         return
-    from randomuser_api import LocalApi
+    from randomuser_api import LocalApi, build_response
 
+    build_response({"results": "1"})  # loads the generator's data (once per process), inherited by the servers
     api = LocalApi()  # binds the socket; the forked processes serve it
     context = multiprocessing.get_context("fork")
     servers = [context.Process(target=_serve_local_api, args=(api, os.getpid()), daemon=True)
