@@ -9,7 +9,9 @@ It prints, measured in the same run on the same users:
   a replay API serving the same pages pre-rendered (the generator's CPU off the clock, as with a remote API);
 - COPY users/s: `COPY (key text, payload jsonb)` of the rows ingest landed (uuid, payload);
 - the ratios ingest/COPY. Target: >= 0.5 with the API off the clock (b).
-A benchmark, not a test: it prints, it does not assert.
+Each round runs in a fresh process (ingest after a 10-user warm-up batch, then COPY after a 10-row warm-up) and
+reports the best of the rounds per side and the median of the paired ratios: this machine's speed varies from
+minute to minute. A benchmark, not a test: it prints, it does not assert.
 """
 
 from __future__ import annotations
