@@ -22,6 +22,7 @@ import requests
 import urllib3
 
 from ingestion.randomuser import settings
+from randomuser_api.params import FIELDS as API_FIELDS
 from userpipe.errors import UserpipeError, one_line
 
 
@@ -215,10 +216,8 @@ def jsonb_key_order(key: str) -> tuple[int, bytes]:
     return len(encoded), encoded
 
 
-# randomuser 1.4's user fields, in jsonb order (a struct encodes its fields in the order they are declared)
-USER_FIELDS: tuple[str, ...] = tuple(sorted((
-    "gender", "name", "location", "email", "login", "dob", "registered", "phone", "cell", "id", "picture", "nat",
-), key=jsonb_key_order))
+# randomuser 1.4's user fields (the API's list), in jsonb order: a struct encodes its fields in declared order
+USER_FIELDS: tuple[str, ...] = tuple(sorted(API_FIELDS, key=jsonb_key_order))
 _RawOrUnset = msgspec.Raw | msgspec.UnsetType
 # `login` decoded field by field; the credential fields are declared so that they can be dropped
 _Login = msgspec.defstruct(
@@ -251,8 +250,8 @@ def _parse_raw(body: bytes, request: PageRequest, where: str, fetched_at: dateti
     """The page of a compact, valid answer holding only API 1.4's user and login fields, decoded into structs
     whose values stay the exact JSON text the API sent (msgspec checks it is well-formed JSON); each user is
     re-encoded without the credential fields, its keys in jsonb order: for a compact answer the same bytes as
-    the full parse gives. None (take the full parse) on anything unexpected: a line break
-    anywhere (a row must stay on one csv line), malformed JSON or UTF-8, an unknown or missing field."""
+    the full parse gives. None (take the full parse) on anything unexpected: a line break anywhere (a row must
+    stay on one csv line), malformed JSON or UTF-8, an unknown or missing field."""
     for line_break in (b"\n", b"\r"):
         at = body.find(line_break)
         if at >= 0 and body[at:].strip():
