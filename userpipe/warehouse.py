@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from userpipe.errors import UserpipeError
 
@@ -43,18 +44,55 @@ class WarehouseError(UserpipeError):
 
 
 def home() -> Path:
-    """userpipe's local state folder (embedded PostgreSQL data, GX docs, dlt working files)."""
+    """userpipe's local state folder (embedded PostgreSQL data, GX docs, dlt working files), created if needed;
+    WarehouseError naming the folder when it cannot be created or written."""
     path = Path(os.environ.get(HOME_ENV) or ".userpipe").expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = "is a file, not a folder" if path.is_file() else f"cannot be created ({exc.strerror or exc})"
+        raise WarehouseError(f"{HOME_ENV} {path} {problem}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise WarehouseError(f"{HOME_ENV} {path} is not writable: userpipe keeps its local state there")
     return path
+
+
+def configured_url() -> str | None:
+    """USERPIPE_DATABASE_URL, checked (WarehouseError naming what is wrong), or None when it is not set."""
+    configured = os.environ.get(DATABASE_URL_ENV)
+    return check_database_url(configured) if configured else None
+
+
+def check_settings() -> None:
+    """Fail now, in one line, on a malformed USERPIPE_DATABASE_URL or an unusable USERPIPE_HOME."""
+    configured_url()
+    home()
 
 
 def database_url() -> str:
     """The URL of the database in use, starting the embedded server when none is configured."""
-    configured = os.environ.get(DATABASE_URL_ENV)
-    if configured:
-        return configured
-    return EmbeddedPostgres(home()).start()
+    return configured_url() or EmbeddedPostgres(home()).start()
+
+
+def check_database_url(url: str) -> str:
+    """`url` when it is a PostgreSQL URL (`postgresql://user:password@host:port/database`), else WarehouseError
+    saying what is wrong, the password hidden."""
+    shown = redact(url)
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise WarehouseError(f"{DATABASE_URL_ENV} must be a URL like postgresql://user:password@host:5432/database, "
+                             f"got {shown!r}")
+    try:
+        fields = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        password = unquote(urlsplit(url).password or "") or None
+        reason = _last_line(str(exc))
+        raise WarehouseError(f"{DATABASE_URL_ENV} {shown!r}: "
+                             f"{reason.replace(password, '***') if password else reason}") from None
+    for port in str(fields.get("port") or "5432").split(","):
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise WarehouseError(f"{DATABASE_URL_ENV} {shown!r}: the port must be a number in 1..65535, "
+                                 f"got {port!r}")
+    return url
 
 
 def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:

@@ -29,7 +29,9 @@ def check(
 ) -> None:
     """Run the quality gate: dbt tests and GX suites; exit 1 naming every failing check. Data is never touched."""
     from quality.gate import run_checks
+    from userpipe import warehouse
 
+    warehouse.check_settings()  # GX docs and dbt's target live in the home: one line, not two logged tracebacks
     report = run_checks(
         run_id or f"check-{datetime.now(UTC):%Y%m%dT%H%M%SZ}",
         expected_rows=expected_rows,
