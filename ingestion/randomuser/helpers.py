@@ -87,11 +87,15 @@ def parse_batch_size(value: int | str) -> int:
 
 
 def parse_nationalities(value: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Nationality codes (any case, comma lists, repeated options) as sorted unique upper-case codes."""
+    """Nationality codes (any case, comma lists, repeated options) as sorted unique upper-case codes; an empty
+    code (`--nat ''`, `US,,GB`) is an error, not "all"."""
     if value is None:
         return ()
     parts = [value] if isinstance(value, str) else list(value)
-    codes = {code.strip().upper() for part in parts for code in part.split(",") if code.strip()}
+    for part in parts:
+        if not all(code.strip() for code in part.split(",")):
+            raise IngestError(f"--nat {part!r} has an empty code; give codes like US,GB (leave --nat out for all)")
+    codes = {code.strip().upper() for part in parts for code in part.split(",")}
     unknown = sorted(codes - set(settings.NATIONALITIES))
     if unknown:
         raise IngestError(

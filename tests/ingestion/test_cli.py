@@ -48,6 +48,9 @@ def bad_input_env(untouched_database: str, monkeypatch: pytest.MonkeyPatch, tmp_
     (["-n", "5", "--nat", "XX"], "unknown nationality XX; choose from AU BR CA"),
     (["-n", "5", "--nat", "us,gb,zz"], "unknown nationality ZZ"),
     (["-n", "5", "--nat", "fr", "--nat", "Atlantis"], "unknown nationality ATLANTIS"),
+    (["-n", "5", "--nat", "US,,GB"], "--nat 'US,,GB' has an empty code; give codes like US,GB"),
+    (["-n", "5", "--nat", ""], "--nat '' has an empty code"),
+    (["-n", "5", "--nat", "fr", "--nat", "gb,"], "--nat 'gb,' has an empty code"),
     (["-n", "5", "--api-url", "ftp://example.com/api/"], "API URL must be an http(s) URL"),
     (["-n", "5", "--api-url", "http://127.0.0.1:1/api/"], "cannot reach API http://127.0.0.1:1/api/"),
     (["-n", "5", "--page", "x"], "page must be a whole number"),
@@ -82,8 +85,16 @@ def test_ingest_prints_what_it_did_and_how_to_reproduce_it(database_url: str, lo
 
     assert "25 users fetched, 25 landed, 25 new in raw.users" in done.stdout
     seed = done.stdout.split("seed ", 1)[1].split(",", 1)[0]
-    assert f"reproduce: userpipe ingest --batch-size 25 --seed {seed} --page 1 --nat FR" in done.stdout
+    reproduce = f"reproduce: userpipe ingest --batch-size 25 --seed {seed} --page 1 --nat FR --api-url {local_api.url}"
+    assert reproduce in done.stdout.splitlines()
     assert scalar(database_url, "select count(*) from raw.users where request_seed = %s", (seed,)) == 25
+
+
+def test_the_reproduce_line_leaves_out_our_in_process_api(database_url: str) -> None:
+    done = subprocess.run([USERPIPE, "ingest", "--batch-size", "3", "--seed", "here"],
+                          capture_output=True, text=True, check=True, timeout=120)
+
+    assert "reproduce: userpipe ingest --batch-size 3 --seed here --page 1" in done.stdout.splitlines()
 
 
 def test_ingest_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,12 +49,16 @@ def run_status(url: str) -> str | None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--cron", "every minute"], "invalid --cron 'every minute'"),
-    (["--batch-size", "0"], "--batch-size must be between 1 and 5000"),
+    (["--once", "--cron", "every minute"], "invalid --cron 'every minute'"),
+    (["--once", "--batch-size", "0"], "--batch-size must be between 1 and 5000"),
+    (["--once", "--cron", "61 * * * *"], "invalid --cron '61 * * * *': the minute field '61' is not valid"),
+    (["--plain", "--max-cycles", "2", "--cron", "0 0 31 2 *"], "invalid --cron '0 0 31 2 *': it never fires"),
+    (["--once", "--nat", "US,,GB"], "--nat 'US,,GB' has an empty code"),
+    (["--once", "--nat", ""], "--nat '' has an empty code"),
 ])
 def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)  # rejected before any database access
-    result = userpipe("run", "--once", *args)
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, UNREACHABLE_DB)  # rejected before any cycle, no database access
+    result = userpipe("run", *args)
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {message}"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -66,6 +70,8 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
     ({"api_url": "ftp://example.com/api"}, "API URL must be an http(s) URL"),
     ({"api_url": "http://"}, "API URL must be an http(s) URL"),
     ({"nat": "US,XX"}, "unknown nationality XX"),
+    ({"nat": "US,"}, "--nat 'US,' has an empty code"),
+    ({"nat": " "}, "--nat ' ' has an empty code"),
     ({"max_cycles": 0}, "--max-cycles must be at least 1, got 0"),
 ])
 def test_bad_options_are_rejected_before_anything_runs(options: dict[str, object], message: str,
@@ -88,7 +94,7 @@ def test_once_exits_1_when_the_cycle_fails(database_url: str, faulty_api: Callab
 def test_help_lists_the_options() -> None:
     result = userpipe("run", "--help")
     assert result.returncode == 0
-    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles"):
+    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles", "--plain"):
         assert option in result.stdout
 
 

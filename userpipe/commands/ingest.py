@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
@@ -41,4 +42,5 @@ def ingest(batch_size: BatchSize = "10", seed: Seed = None, page: Page = None, n
         f"[bold green]{result.users_new}[/] new in raw.users in {result.seconds:.2f} s ({load})"
     )
     console.print(f"seed [bold]{result.seed}[/], pages {result.first_page}..{result.last_page} of {result.api_url}")
-    console.print(f"reproduce: userpipe ingest {result.reproduce_args}")
+    given_api = f" --api-url {shlex.quote(result.api_url)}" if api_url else ""  # not our in-process one
+    console.print(f"reproduce: userpipe ingest {result.reproduce_args}{given_api}")

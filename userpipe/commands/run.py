@@ -46,6 +46,7 @@ def run(
     Ctrl-C or SIGTERM stops after the current step (a second Ctrl-C forces it); every cycle is recorded in
     ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
     """
+    from userpipe import warehouse
     from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
     from userpipe.schedule import Schedule
 
@@ -55,6 +56,7 @@ def run(
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
                              wait_for_lock=wait)
+    warehouse.check_settings()  # a malformed database URL or home fails here, not in every cycle
     stop = StopRequest()
     with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
         view = _view(settings, schedule, runner, plain)
