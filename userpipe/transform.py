@@ -122,14 +122,15 @@ class Transformer:
         args = self._selection(select, exclude)
         if full_refresh:
             args.append("--full-refresh")
-        result = self._invoke("build", args)
+        result = _selected(self._invoke("build", args), select, exclude)
         if raise_on_failure and not result.success:
             raise TransformError(_failure_line(result, self.log_dir), result)
         return result
 
     def test(self, select: Sequence[str] = (), exclude: Sequence[str] = ()) -> TransformResult:
-        """`dbt test`: failing tests are reported in the result, not raised; TransformError if dbt cannot run."""
-        return self._invoke("test", self._selection(select, exclude))
+        """`dbt test`: failing tests are reported in the result, not raised; TransformError if dbt cannot run
+        or a selection matches nothing."""
+        return _selected(self._invoke("test", self._selection(select, exclude)), select, exclude)
 
     def source_freshness(self) -> TransformResult:
         """`dbt source freshness`: a stale source is a `warn`/`error` node status, not an exception."""
@@ -207,7 +208,8 @@ class Transformer:
     def _selection(self, select: Sequence[str], exclude: Sequence[str]) -> list[str]:
         args: list[str] = []
         if select:
-            args += ["--select", *select]
+            # a criterion that matches no node (a typo) fails the command instead of being a warning
+            args += ["--select", *select, "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']
         if exclude:
             args += ["--exclude", *exclude]
         return args
@@ -243,6 +245,14 @@ def _node_results(result: Any) -> tuple[NodeResult, ...]:
             )
         )
     return tuple(nodes)
+
+
+def _selected(result: TransformResult, select: Sequence[str], exclude: Sequence[str]) -> TransformResult:
+    """`result`, or TransformError when a selection left dbt nothing to run (e.g. --select x --exclude x)."""
+    if (select or exclude) and not result.nodes:
+        chosen = " ".join([*(f"--select {s}" for s in select), *(f"--exclude {e}" for e in exclude)])
+        raise TransformError(f"dbt {result.command}: {chosen} leaves no node to run")
+    return result
 
 
 def _failure_line(result: TransformResult, log_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -84,3 +85,38 @@ def test_cli_help_and_one_line_error() -> None:
     assert failed.returncode == 1
     lines = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "cannot connect" in lines[0]
+
+
+def test_a_selection_that_matches_nothing_fails_in_one_line(built: str) -> None:
+    done = subprocess.run([str(USERPIPE), "transform", "--select", "nonexistent_model"],
+                          capture_output=True, text=True, check=False, timeout=180)
+
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: dbt build could not run: "), done.stderr
+    assert "The selection criterion 'nonexistent_model' does not match any enabled nodes" in done.stderr
+
+
+@pytest.mark.parametrize(("select", "exclude", "message"), [
+    (["incoming_users", "typo_model"], [], "The selection criterion 'typo_model' does not match any enabled nodes"),
+    (["incoming_users"], ["incoming_users"], "--select incoming_users --exclude incoming_users leaves no node to run"),
+])
+def test_partial_or_empty_selections_are_errors(built: str, transformer: Transformer, select: list[str],
+                                                exclude: list[str], message: str) -> None:
+    with pytest.raises(TransformError, match=re.escape(message)):
+        transformer.build(select, exclude)
+    with pytest.raises(TransformError, match=re.escape(message)):
+        transformer.test(select, exclude)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--test", "--freshness"], "--freshness checks raw.users' freshness only: it takes no --test"),
+    (["--freshness", "--select", "incoming_users"], "--freshness checks raw.users' freshness only"),
+    (["--test", "--full-refresh"], "--test builds nothing, so --full-refresh has no meaning with it"),
+])
+def test_options_that_would_be_ignored_are_rejected(args: list[str], message: str) -> None:
+    env = os.environ | {"USERPIPE_DATABASE_URL": DEAD_DATABASE}  # rejected before the database is asked
+    done = subprocess.run([str(USERPIPE), "transform", *args], capture_output=True, text=True, check=False, env=env,
+                          timeout=60)
+
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: {message}"), done.stderr

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from userpipe import warehouse
 from userpipe.transform import Transformer, TransformError, TransformResult
 
 
@@ -21,6 +22,12 @@ def transform(
     freshness: bool = typer.Option(False, "--freshness", help="Check raw.users freshness (dbt source freshness)."),
 ) -> None:
     """Build staging, public.incoming_users and the marts with dbt, then run their tests."""
+    if freshness and (test_only or full_refresh or select or exclude):
+        raise TransformError("--freshness checks raw.users' freshness only: it takes no --test, --full-refresh, "
+                             "--select or --exclude (run them separately)")
+    if test_only and full_refresh:
+        raise TransformError("--test builds nothing, so --full-refresh has no meaning with it")
+    warehouse.check_settings()  # dbt's target and logs live in the home
     transformer = Transformer()
     if freshness:
         result = transformer.source_freshness()
