@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -213,11 +213,16 @@ class LocalApi:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, faults: FaultsArg = None) -> None:
-    """Run the API in the foreground until interrupted."""
+def serve(host: str = "127.0.0.1", port: int = 8000, faults: FaultsArg = None,
+          on_ready: Callable[[str], object] | None = None) -> None:
+    """Run the API in the foreground until interrupted; `on_ready` gets its URL once the port is bound (OSError
+    before that when it cannot be)."""
     server = ApiServer((host, port), coerce_plan(faults))
     host_name, port_number = str(server.server_address[0]), server.server_address[1]
-    log.info("randomuser-compatible API on http://%s:%s/api/", host_name, port_number)
+    url = f"http://{host_name}:{port_number}/api/"
+    log.info("randomuser-compatible API on %s", url)
+    if on_ready is not None:
+        on_ready(url)
     try:
         server.serve_forever()
     finally:

@@ -1,12 +1,20 @@
-"""`userpipe api serve` flags: faults parsed, bad flags one readable line with a non-zero exit."""
+"""`userpipe api serve`: faults parsed, bad flags or a busy port one readable line, the URL told once bound."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from userpipe.commands.api import app, parse_fault_flags
 from userpipe.errors import UserpipeError
+
+USERPIPE = str(Path(sys.executable).with_name("userpipe"))
 
 
 def test_fault_flags_parse() -> None:
@@ -39,3 +47,31 @@ def test_help_lists_the_fault_flags() -> None:
 def test_bad_port_exits_non_zero() -> None:
     result = CliRunner().invoke(app, ["serve", "--port", "70000"])
     assert result.exit_code != 0
+
+
+def test_a_busy_port_is_one_error_line_and_no_announcement() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([USERPIPE, "api", "serve", "--port", str(port)], capture_output=True, text=True,
+                              timeout=60, check=False)
+
+    assert done.returncode == 1
+    assert done.stdout == ""  # no "API on http://..." for a server that never listened
+    assert done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and done.stderr.count("\n") == 1
+
+
+def test_the_url_is_announced_once_bound_with_the_real_port() -> None:
+    server = subprocess.Popen([USERPIPE, "api", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # the process ends (EOF) rather than hang if it fails
+        url = line.split(" on ", 1)[1].split(" ", 1)[0]
+        assert line.startswith("randomuser-compatible API on http://127.0.0.1:") and ":0/" not in url, line
+        answer = requests.get(url, params={"results": "2", "seed": "bound"}, timeout=30)
+        assert answer.status_code == 200 and len(answer.json()["results"]) == 2
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

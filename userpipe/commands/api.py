@@ -69,8 +69,8 @@ def serve(
     if not 0 <= port <= 65535:
         raise UserpipeError(f"--port {port}: must be 0..65535")
     faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields)
-    typer.echo(f"randomuser-compatible API on http://{host}:{port}/api/ (Ctrl-C to stop)")
     try:
-        run_server(host, port, faults)
+        run_server(host, port, faults,
+                   on_ready=lambda url: typer.echo(f"randomuser-compatible API on {url} (Ctrl-C to stop)"))
     except OSError as exc:
         raise UserpipeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
