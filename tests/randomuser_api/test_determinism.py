@@ -70,3 +70,18 @@ def test_concurrent_requests_give_identical_bodies(local_api: LocalApi) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         bodies = set(pool.map(fetch, range(12)))
     assert len(bodies) == 1
+
+
+def test_a_page_is_seeded_by_seed_plus_page_number_as_randomuser_does(client: Client) -> None:
+    # md5("s11" + "2") = md5("s1" + "12") = md5("s112"): docs/API_REFERENCE.md warns about it
+    users = client.users(results=5, seed="s11", page=2)
+    assert client.users(results=5, seed="s1", page=12) == users
+    assert client.users(results=5, seed="s112") == users
+    assert client.users(results=5, seed="s11", page=3) != users
+
+
+def test_any_seed_string_is_taken_trimmed(client: Client) -> None:
+    answer = client.get(results=3, seed="  a seed, with spaces/ü  ").json()
+    assert answer["info"]["seed"] == "a seed, with spaces/ü"
+    assert client.users(results=3, seed="a seed, with spaces/ü") == answer["results"]
+    assert len(client.get(results=1, seed="   ").json()["info"]["seed"]) == 16  # blank = none: a random one
