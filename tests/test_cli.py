@@ -72,6 +72,10 @@ def test_every_help_exits_0_and_shows_flags_bare(path: str) -> None:
     (["bogus"], "No such command 'bogus'", "try 'userpipe --help'"),
     (["kestra", "ingest"], "Missing option '--run-id'", "try 'userpipe kestra ingest --help'"),
     (["status", "--cycles", "abc"], "Invalid value for '--cycles'", "try 'userpipe status --help'"),
+    (["run", "--batch-size"], "Option '--batch-size' requires an argument", "try 'userpipe run --help'"),
+    (["kestra", "check", "--run-id", "x", "--load-id"], "Option '--load-id' requires an argument",
+     "try 'userpipe kestra check --help'"),
+    (["run", "--once=yes"], "Option '--once' does not take a value", "try 'userpipe run --help'"),
 ])
 def test_usage_errors_are_one_error_line_a_hint_and_exit_2(args: list[str], message: str, hint: str) -> None:
     done = userpipe(*args)

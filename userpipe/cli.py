@@ -68,15 +68,16 @@ def command() -> typer.core.TyperGroup:
 def app() -> None:
     """Console entry point: a UserpipeError is one `error:` line and exit code 1; a malformed command line
     (unknown command or option, missing or unreadable value) is one `error:` line, a hint and exit code 2."""
+    root = command()
     try:
-        code = command().main(prog_name="userpipe", standalone_mode=False)
+        code = root.main(prog_name="userpipe", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:  # a group given no command: its help
         exc.show()
         sys.exit(exc.exit_code)
     except click_errors.UsageError as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
-        if exc.ctx is not None:
-            print(f"try '{exc.ctx.command_path} --help'", file=sys.stderr)
+        path = exc.ctx.command_path if exc.ctx is not None else _command_path(root, sys.argv[1:])
+        print(f"try '{path} --help'", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click_errors.ClickException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
@@ -91,6 +92,19 @@ def app() -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_path(root: typer.core.TyperGroup, args: list[str]) -> str:
+    """`userpipe kestra ingest` for `kestra ingest --run-id`: the command the arguments name (for errors the
+    parser raises without a context)."""
+    words, current = ["userpipe"], root
+    for arg in (arg for arg in args if not arg.startswith("-")):  # a group's options are flags (-v)
+        sub = current.commands.get(arg) if isinstance(current, typer.core.TyperGroup) else None
+        if sub is None:
+            break
+        words.append(arg)
+        current = sub  # type: ignore[assignment]
+    return " ".join(words)
 
 
 if __name__ == "__main__" or os.environ.get("USERPIPE_CLI_MAIN"):
