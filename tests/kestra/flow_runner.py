@@ -5,7 +5,7 @@
   expression in the flow cannot silently pass these tests.
 - `run_task` merges the flow's `pluginDefaults` into the task, renders it, and runs `beforeCommands` then
   `commands` in a fresh working directory with `/bin/sh`, the task's `env` added. For DbtCLI it rewrites `dbt`
-  lines as the plugin does (`--project-dir <projectDir>`, `--log-format json`, `--log-path logs`).
+  lines as the plugin in the pinned image does (`dbt_command`).
 - Kestra outputs and metrics are the `::{...}::` lines on stdout (what the `kestra` package prints).
 """
 
@@ -73,17 +73,17 @@ def with_defaults(flow: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def dbt_command(command: str, project_dir: str | None) -> str:
-    """A `dbt ...` line as DbtCLI runs it (see plugin-dbt DbtCLI.run)."""
-    if not command.startswith("dbt"):
-        return command
-    if project_dir and "--project-dir" not in command:
-        command += f" --project-dir {project_dir}"
-    if "--log-format" not in command:
-        command += " --log-format json"
-    if "--log-path" not in command:
-        command += " --log-path logs"
-    return command
+# The dbt plugin the pinned image `kestra/kestra:v1.0` carries: plugin-dbt 1.0.0 (the only 1.0.x release; 1.1.0,
+# built against Kestra 1.0.0 too, rewrites commands the same way). Its DbtCLI.run appends ` --log-format json`
+# (the default `logFormat`) to every command starting with `dbt`, even one that has a --log-format, and nothing
+# else: `projectDir` only tells it where to read target/run_results.json. Adding `--project-dir <projectDir>`
+# (when absent) and `--log-path logs` came later (1.1.2 and 1.3.0, both for Kestra 1.1+).
+DBT_PLUGIN_VERSION = "1.0.0"
+
+
+def dbt_command(command: str) -> str:
+    """A `dbt ...` line as plugin-dbt 1.0.0's DbtCLI runs it."""
+    return f"{command} --log-format json" if command.startswith("dbt") else command
 
 
 @dataclass
@@ -103,7 +103,7 @@ def run_task(flow: dict[str, Any], task: dict[str, Any], context: dict[str, Any]
     rendered = render_tree(with_defaults(flow, task), context)
     commands = list(rendered.get("beforeCommands", []))
     if rendered["type"] == DBT_TASK:
-        commands += [dbt_command(c, rendered.get("projectDir")) for c in rendered["commands"]]
+        commands += [dbt_command(c) for c in rendered["commands"]]
     else:
         commands += list(rendered["commands"])
     script = "\n".join(commands)

@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from randomuser_api import LocalApi
-from tests.kestra.flow_runner import UnknownExpression, base_environment, render, render_tree, run_task
+from tests.kestra.flow_runner import (
+    DBT_PLUGIN_VERSION,
+    UnknownExpression,
+    base_environment,
+    dbt_command,
+    render,
+    render_tree,
+    run_task,
+)
 from userpipe.schedule import Schedule
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +70,9 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
     retry = tasks[0]["retry"]
     assert retry["type"] in ("constant", "exponential") and retry["maxAttempts"] >= 2
     assert re.fullmatch(r"PT\d+[SM]", retry["interval"])
-    assert tasks[1]["projectDir"] == "dbt_project" and any(c.startswith("dbt build") for c in tasks[1]["commands"])
+    # plugin-dbt 1.0.0 reads results from projectDir but does not pass it to dbt: the command must
+    assert tasks[1]["projectDir"] == "dbt_project"
+    assert [c for c in tasks[1]["commands"] if c.startswith("dbt")] == ["dbt build --project-dir dbt_project"]
     [handler] = flow["errors"]
     assert "userpipe kestra record-failure" in handler["commands"][0]
     defaults = {d["type"]: d["values"] for d in flow["pluginDefaults"]}
@@ -78,6 +88,17 @@ def test_every_expression_of_the_flow_renders(flow: dict[str, Any]) -> None:
     rendered = render_tree(flow, context)
     assert "{{" not in str(rendered)
     assert "--batch-size 7 " in rendered["tasks"][0]["commands"][0]
+
+
+@pytest.mark.parametrize(("command", "run_as"), [
+    ("dbt build", "dbt build --log-format json"),  # 1.0.0 does not add --project-dir for projectDir
+    ("dbt build --project-dir dbt_project", "dbt build --project-dir dbt_project --log-format json"),
+    ("dbt test --log-format text", "dbt test --log-format text --log-format json"),
+    ('eval "$(userpipe kestra dbt-env)"', 'eval "$(userpipe kestra dbt-env)"'),
+])
+def test_dbt_lines_are_rewritten_as_plugin_dbt_1_0_does(command: str, run_as: str) -> None:
+    assert DBT_PLUGIN_VERSION == "1.0.0"
+    assert dbt_command(command) == run_as
 
 
 @pytest.mark.parametrize("text", ["{{ inputs.nope }}", "{{ inputs.batch_size | upper }}", "{{ secret('X') }}",
@@ -101,7 +122,8 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     assert ingest.outputs["users_fetched"] == 7 and ingest.outputs["users_new"] == 7
     assert ingest.outputs["load_id"] and ingest.outputs["run_id"] == "4Xk9ZpQr7sTuVw"
     assert {m["name"] for m in ingest.metrics} >= {"users_new", "users_fetched", "ingest_seconds"}
-    assert "--project-dir dbt_project" in dbt_build.script  # DbtCLI's rewrite, reproduced
+    # what plugin-dbt 1.0.0 runs: the flow's own --project-dir, the plugin's --log-format
+    assert dbt_build.script.splitlines()[-1] == "dbt build --project-dir dbt_project --log-format json"
     assert checks.outputs["status"] == "success" and checks.outputs["failed_checks"] == 0
     assert query(database_url, "select count(*) from raw.users") == [(7,)]
     assert query(database_url, "select count(*) from public.incoming_users") == [(7,)]
