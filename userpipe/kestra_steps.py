@@ -10,6 +10,9 @@ Kestra runs each task in its own container, so a cycle is spread over processes:
 3. `check`: runs the quality gate, records `transform_seconds` (end of ingest -> start of check: dbt build plus
    the task's start-up) and `check_seconds`, and closes the row `success` or `failed`.
 4. `record-failure` (the flow's `errors` handler): closes a row left `running`, naming the step that failed.
+   A run id with no row is an error (RunNotRecorded) and writes nothing: a guess or typo must not add a phantom
+   failed run to `status` and the live view. An execution that failed before `ingest` wrote its row (the
+   database unreachable, a bad argument) therefore has no row; its record is the Kestra execution itself.
 
 Each step prints Kestra outputs and metrics (`::{"outputs": ...}::` lines, via the `kestra` package).
 """
@@ -31,6 +34,10 @@ log = logging.getLogger(__name__)
 TRIGGER = "kestra"
 DEFAULT_LOCK_WAIT_SECONDS = 45.0
 STEP_ORDER = ("ingest", "transform", "check")
+
+
+class RunNotRecorded(UserpipeError):
+    """`record-failure` for a run id that ops.pipeline_runs does not hold: nothing to close."""
 
 
 def ingest_step(run_id: str, batch_size: int, api_url: str | None = None, nat: str | None = None,
@@ -112,14 +119,16 @@ def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | N
 
 
 def record_failure(run_id: str, reason: str | None = None) -> RunRecord:
-    """The errors handler: close the run row of a failed execution (rows already closed are left as they are)."""
+    """The errors handler: close the run row of a failed execution (rows already closed are left as they are).
+
+    RunNotRecorded, and nothing written, when no row has the id."""
     with warehouse.connect(autocommit=True) as conn:
         runs.ensure_table(conn)
         record = runs.load(conn, run_id)
         if record is None:
-            record = RunRecord.start(TRIGGER, run_id)
-            record.finish("failed", reason or f"Kestra execution {run_id} failed before its ingest step recorded it")
-        elif record.status == "running":
+            raise RunNotRecorded(f"run {run_id} is not in ops.pipeline_runs: nothing to close (check the id; an "
+                                 "execution that failed before its ingest step has no run row)")
+        if record.status == "running":
             step = next((s for s in STEP_ORDER if getattr(record, f"{s}_seconds") is None), "check")
             record.finish("failed", reason or f"{step} failed in Kestra execution {run_id} (see its task logs)")
         else:

@@ -151,7 +151,11 @@ def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any
     late = run_task(flow, checks, context, tmp_path / "checks", env)  # a closed run is not checked again
     assert late.returncode == 1 and "is failed: its ingest step did not complete" in late.stderr
 
-    # failed before ingest recorded anything
+    # failed before ingest recorded anything: no row to close, and none made up
     early = context_for(database_url, local_api.url, "exec-early")
-    assert run_task(flow, handler, early, tmp_path / "handler-early", env).returncode == 0
-    assert query(database_url, "select status from ops.pipeline_runs where run_id = 'exec-early'") == [("failed",)]
+    unrecorded = run_task(flow, handler, early, tmp_path / "handler-early", env)
+    assert unrecorded.returncode == 1
+    assert unrecorded.stderr.strip().splitlines() == [
+        "error: run exec-early is not in ops.pipeline_runs: nothing to close (check the id; an execution that "
+        "failed before its ingest step has no run row)"]
+    assert query(database_url, "select count(*) from ops.pipeline_runs where run_id = 'exec-early'") == [(0,)]
