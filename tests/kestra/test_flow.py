@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from randomuser_api import LocalApi
 from tests.kestra.flow_runner import (
     DBT_PLUGIN_VERSION,
+    InternalStorage,
     UnknownExpression,
     base_environment,
     dbt_command,
@@ -84,10 +86,12 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
 
 def test_every_expression_of_the_flow_renders(flow: dict[str, Any]) -> None:
     context = context_for("postgresql://u@h/db", "http://api:8000/api/", "exec")
-    context["outputs"] = {"ingest": {"vars": {"load_id": "1", "ingest_ended_at": "2026-01-01T00:00:00+00:00"}}}
+    context["outputs"] = {"ingest": {"vars": {"load_id": "1", "ingest_ended_at": "2026-01-01T00:00:00+00:00"}},
+                          "dbt_build": {"vars": {}, "outputFiles": {"run_results.json": "kestra://r/run_results.json"}}}
     rendered = render_tree(flow, context)
     assert "{{" not in str(rendered)
     assert "--batch-size 7 " in rendered["tasks"][0]["commands"][0]
+    assert rendered["tasks"][2]["inputFiles"] == {"run_results.json": "kestra://r/run_results.json"}
 
 
 @pytest.mark.parametrize(("command", "run_as"), [
@@ -102,10 +106,16 @@ def test_dbt_lines_are_rewritten_as_plugin_dbt_1_0_does(command: str, run_as: st
 
 
 @pytest.mark.parametrize("text", ["{{ inputs.nope }}", "{{ inputs.batch_size | upper }}", "{{ secret('X') }}",
-                                  "{% if true %}x{% endif %}", "{{ inputs }}", "{{ a }"])
+                                  "{% if true %}x{% endif %}", "{{ inputs }}", "{{ a }", "{{ files['nope'] }}",
+                                  "{{ files['a.json'] | upper }}", "{{ files[0] }}", "{{ files }}"])
 def test_renderer_fails_loudly_on_what_it_does_not_know(text: str) -> None:
     with pytest.raises(UnknownExpression):
-        render(text, {"inputs": {"batch_size": 1}, "a": 1})
+        render(text, {"inputs": {"batch_size": 1}, "a": 1, "files": {"a.json": "kestra://x"}})
+
+
+def test_renderer_reads_dotted_names_and_quoted_subscripts() -> None:
+    context = {"outputs": {"t": {"outputFiles": {"run_results.json": "kestra://x/run_results.json"}}}}
+    assert render("{{ outputs.t.outputFiles['run_results.json'] }}", context) == "kestra://x/run_results.json"
 
 
 def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any], database_url: str,
@@ -124,6 +134,10 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     assert {m["name"] for m in ingest.metrics} >= {"users_new", "users_fetched", "ingest_seconds"}
     # what plugin-dbt 1.0.0 runs: the flow's own --project-dir, the plugin's --log-format
     assert dbt_build.script.splitlines()[-1] == "dbt build --project-dir dbt_project --log-format json"
+    build_results = InternalStorage(tmp_path / "kestra-storage").get(
+        context["outputs"]["dbt_build"]["outputFiles"]["run_results.json"])
+    build_tests = {r["unique_id"].split(".")[2]: r["status"] for r in json.loads(build_results.read_text())["results"]
+                   if r["unique_id"].startswith("test.")}
     assert checks.outputs["status"] == "success" and checks.outputs["failed_checks"] == 0
     assert query(database_url, "select count(*) from raw.users") == [(7,)]
     assert query(database_url, "select count(*) from public.incoming_users") == [(7,)]
@@ -131,8 +145,37 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     [row] = query(database_url, "select trigger, status, users_new, ingest_seconds, transform_seconds, "
                                 "check_seconds, error from ops.pipeline_runs where run_id = '4Xk9ZpQr7sTuVw'")
     assert row[:3] == ("kestra", "success", 7) and all(s is not None and s > 0 for s in row[3:6]) and row[6] is None
-    assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'") == \
-        [(True,)]
+    assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'"
+                               " and source = 'gx'") == [(True,)]
+    # the dbt tests recorded are the ones dbt build ran (not a second `dbt test`)
+    assert len(build_tests) > 5 and set(build_tests.values()) == {"pass"}
+    assert dict(query(database_url, "select check_name, status from ops.check_results "  # type: ignore[arg-type]
+                                    "where run_id = '4Xk9ZpQr7sTuVw' and source = 'dbt'")) == build_tests
+
+
+def test_checks_record_the_build_tests_instead_of_running_dbt_test_again(flow: dict[str, Any], database_url: str,
+                                                                          local_api: LocalApi,
+                                                                          tmp_path: Path) -> None:
+    context = context_for(database_url, local_api.url, "exec-build-tests")
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    ingest, dbt_build, checks = flow["tasks"]
+    for task in (ingest, dbt_build):
+        assert run_task(flow, task, context, tmp_path / task["id"], env).returncode == 0
+    # a failure only the build's results hold: re-running `dbt test` on this good data would pass
+    stored = InternalStorage(tmp_path / "kestra-storage").get(
+        context["outputs"]["dbt_build"]["outputFiles"]["run_results.json"])
+    document = json.loads(stored.read_text())
+    failed = next(r for r in document["results"] if r["unique_id"].startswith("test."))
+    failed.update(status="fail", failures=3, message="Got 3 results, configured to fail if != 0")
+    stored.write_text(json.dumps(document))
+
+    run = run_task(flow, checks, context, tmp_path / "checks", env)
+    name = failed["unique_id"].split(".")[2]
+    assert run.returncode == 1 and "checks failed: 1 of" in run.stderr and name in run.stderr
+    assert query(database_url, "select status, failing_rows from ops.check_results where run_id = "
+                               f"'exec-build-tests' and source = 'dbt' and check_name = '{name}'") == [("fail", 3)]
+    assert query(database_url, "select status from ops.pipeline_runs where run_id = 'exec-build-tests'") == \
+        [("failed",)]
 
 
 def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any], database_url: str,
@@ -148,6 +191,10 @@ def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any
     assert closed.returncode == 0, closed.stderr
     assert query(database_url, "select status, error from ops.pipeline_runs where run_id = 'exec-dbt-failed'") == \
         [("failed", "transform failed in Kestra execution exec-dbt-failed (see its task logs)")]
+    stored = tmp_path / "run_results.json"
+    stored.write_text("{}")
+    build_files = {"run_results.json": InternalStorage(tmp_path / "kestra-storage").put(stored)}
+    context["outputs"]["dbt_build"] = {"vars": {}, "outputFiles": build_files}
     late = run_task(flow, checks, context, tmp_path / "checks", env)  # a closed run is not checked again
     assert late.returncode == 1 and "is failed: its ingest step did not complete" in late.stderr
 

@@ -7,6 +7,7 @@ and metrics on stdout; dbt-env prints dbt's connection settings for the dbt_buil
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -60,6 +61,9 @@ def check(
                                                 help="dlt load id from the ingest step (default: the newest).")] = None,
     ingest_ended_at: Annotated[str | None, typer.Option(
         "--ingest-ended-at", metavar="ISO", help="When ingest ended (its output), to time the dbt build.")] = None,
+    dbt_results: Annotated[Path | None, typer.Option(
+        "--dbt-results", metavar="FILE",
+        help="run_results.json of the dbt build: its tests are recorded instead of run again.")] = None,
 ) -> None:
     """Task checks: quality gate, then close the run row.
 
@@ -67,7 +71,7 @@ def check(
     """
     from userpipe import kestra_steps
 
-    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at)
+    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at, dbt_results=dbt_results)
 
 
 @app.command("record-failure")
