@@ -8,6 +8,9 @@ What the sync does with a file, read from kestra-io/kestra (1.0 line):
   to `<first watched path>/<uid>.yml`, uid = `tenant_namespace_id` (`FlowId.uidWithoutRevision`, `_`-joined).
 So the one file is named `main_demo_synthetic_users_realtime.yml`: tenant `main` (the only tenant of the open
 source edition), and exactly the path Kestra itself writes the flow to, so it never adds a second copy.
+Later 1.x versions read tenants with `_` in them (FileChangedEventListenerTenantFilenameTest): the name up to
+`_<namespace>.<id>` or `_<namespace>_<id>`, `main` when the name is just `<namespace>.<id>`; that rule gives
+our file the tenant `main` too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,18 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 def tenant_from_file_name(path: Path) -> str:
     """The tenant Kestra 1.0's flow sync gives the flow in `path`: the file name up to the first `_`."""
     return path.name.split("_")[0]
+
+
+def tenant_from_file_name_later(path: Path, namespace: str, flow_id: str) -> str:
+    """The tenant later 1.x versions give the flow `namespace`.`flow_id` read from `path`."""
+    stem = path.name.removesuffix(".yml").removesuffix(".yaml")
+    for separator in (".", "_"):
+        suffix = f"{namespace}{separator}{flow_id}"
+        if stem == suffix:
+            return "main"
+        if stem.endswith(f"_{suffix}"):
+            return stem.removesuffix(f"_{suffix}")
+    return tenant_from_file_name(path)
 
 
 def synced_flow(path: Path) -> tuple[str, str, str]:
@@ -61,12 +76,25 @@ def test_the_tenant_is_the_file_name_up_to_its_first_underscore(name: str, tenan
     assert tenant_from_file_name(Path("/app/flows") / name) == tenant
 
 
+@pytest.mark.parametrize(("name", "namespace", "flow_id", "tenant"), [  # the cases of the upstream tests
+    ("my_team_my_app.service_health.yml", "my_app", "service_health", "my_team"),
+    ("my_build_team_my_app.service_health.yaml", "my_app", "service_health", "my_build_team"),
+    ("my_team_my_app_service_health.yml", "my_app", "service_health", "my_team"),
+    ("other_my_app.service_health.yml", "my_app", "service_health", "other"),
+    ("myapp.service-health.yml", "myapp", "service-health", "main"),
+    ("my_app.service_health.yaml", "my_app", "service_health", "main")])
+def test_the_later_rule_reads_tenants_with_underscores(name: str, namespace: str, flow_id: str,
+                                                       tenant: str) -> None:
+    assert tenant_from_file_name_later(Path(name), namespace, flow_id) == tenant
+
+
 def test_the_watched_folder_holds_exactly_one_flow_file_for_main_demo() -> None:
     [folder] = watched_folders()
     assert folder == REPO / "kestra"
     [flow_file] = flow_files(folder)
     assert not flow_file.is_symlink()
     assert synced_flow(flow_file) == ("main", "demo", "synthetic_users_realtime")
+    assert tenant_from_file_name_later(flow_file, "demo", "synthetic_users_realtime") == "main"
 
 
 def test_the_flow_file_has_the_name_kestra_writes_the_flow_back_to() -> None:
