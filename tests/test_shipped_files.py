@@ -24,7 +24,7 @@ JSON_FILES = _shipped(".json")
 
 def test_the_repo_ships_the_files_we_expect() -> None:
     names = {path.relative_to(ROOT).as_posix() for path in YAML_FILES + JSON_FILES}
-    assert {"docker-compose.yml", "profiles.yml", "kestra/synthetic_users_realtime.yml",
+    assert {"docker-compose.yml", "profiles.yml", "kestra/main_demo_synthetic_users_realtime.yml",
             "dbt_project/dbt_project.yml", "grafana/dashboards/realtime_user_analytics.json"} <= names
 
 

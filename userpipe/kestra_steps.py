@@ -6,10 +6,15 @@ Kestra runs each task in its own container, so a cycle is spread over processes:
    (`trigger = kestra`, `run_id` = the execution id, status `running`), lands a batch, records it, releases the
    lock. The `running` row is the execution's lease: local runners skip while it is open (runs.KESTRA_LEASE).
    Kestra retries re-use the same row.
-2. `dbt_build`: Kestra's DbtCLI task (no userpipe code).
+2. `dbt_build`: Kestra's DbtCLI task (no userpipe code but `dbt-env`); DbtCLI keeps dbt's run_results.json.
 3. `check`: runs the quality gate, records `transform_seconds` (end of ingest -> start of check: dbt build plus
-   the task's start-up) and `check_seconds`, and closes the row `success` or `failed`.
+   the task's start-up) and `check_seconds`, and closes the row `success` or `failed`. Given the build's
+   run_results.json (`--dbt-results`), it records the tests `dbt build` ran, as the local cycle does, instead
+   of running `dbt test` again.
 4. `record-failure` (the flow's `errors` handler): closes a row left `running`, naming the step that failed.
+   A run id with no row is an error (RunNotRecorded) and writes nothing: a guess or typo must not add a phantom
+   failed run to `status` and the live view. An execution that failed before `ingest` wrote its row (the
+   database unreachable, a bad argument) therefore has no row; its record is the Kestra execution itself.
 
 Each step prints Kestra outputs and metrics (`::{"outputs": ...}::` lines, via the `kestra` package).
 """
@@ -17,20 +22,27 @@ Each step prints Kestra outputs and metrics (`::{"outputs": ...}::` lines, via t
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from userpipe import runs, warehouse
 from userpipe.errors import UserpipeError
 from userpipe.runs import RunRecord
+from userpipe.transform import NodeResult, TransformResult
 
 log = logging.getLogger(__name__)
 
 TRIGGER = "kestra"
 DEFAULT_LOCK_WAIT_SECONDS = 45.0
 STEP_ORDER = ("ingest", "transform", "check")
+
+
+class RunNotRecorded(UserpipeError):
+    """`record-failure` for a run id that ops.pipeline_runs does not hold: nothing to close."""
 
 
 def ingest_step(run_id: str, batch_size: int, api_url: str | None = None, nat: str | None = None,
@@ -73,8 +85,12 @@ def ingest_step(run_id: str, batch_size: int, api_url: str | None = None, nat: s
     return outputs
 
 
-def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | None = None) -> dict[str, Any]:
-    """Step 3: the quality gate on the execution's load; closes the run row. UserpipeError when checks fail."""
+def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | None = None,
+               dbt_results: Path | None = None) -> dict[str, Any]:
+    """Step 3: the quality gate on the execution's load; closes the run row. UserpipeError when checks fail.
+
+    `dbt_results`: the run_results.json of the execution's `dbt build`, whose tests are recorded as they are
+    (without it, `dbt test` runs again)."""
     from quality.gate import run_checks
 
     check_started = runs.utc_now()
@@ -85,11 +101,13 @@ def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | N
         if record is None or record.status != "running":
             state = "not recorded" if record is None else record.status
             raise UserpipeError(f"run {run_id} is {state}: its ingest step did not complete")
+        build = dbt_build_outcome(dbt_results) if dbt_results is not None else None
         if ingest_ended_at:
             record.transform_seconds = round((check_started - _parse_time(ingest_ended_at)).total_seconds(), 3)
         started = time.perf_counter()
         try:
-            report = run_checks(run_id, expected_rows=record.users_new, load_id=load_id or None, database_url=url)
+            report = run_checks(run_id, expected_rows=record.users_new, load_id=load_id or None, database_url=url,
+                                dbt_outcome=build)
         except Exception as exc:
             record.check_seconds = round(time.perf_counter() - started, 3)
             record.finish("failed", f"check failed: {exc}")
@@ -111,15 +129,46 @@ def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | N
     return outputs
 
 
+def dbt_build_outcome(path: Path) -> TransformResult:
+    """The nodes of a dbt run from its run_results.json (what DbtCLI keeps of `dbt build`)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserpipeError(f"--dbt-results {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        document = json.loads(text)
+        items = document["results"]
+        nodes = tuple(_node_result(item) for item in items)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UserpipeError(f"--dbt-results {path}: not a dbt run_results.json ({type(exc).__name__}: "
+                            f"{str(exc)[:120]})") from None
+    command = str(document.get("args", {}).get("which", "build"))
+    success = not any(node.failed for node in nodes)
+    return TransformResult(command, success, float(document.get("elapsed_time") or 0.0), nodes)
+
+
+def _node_result(item: dict[str, Any]) -> NodeResult:
+    """One entry of run_results.json; the unique id `<type>.<package>.<name>[.<hash>]` gives type and name."""
+    unique_id = str(item["unique_id"])
+    resource_type, _package, name, *_ = [*unique_id.split("."), "", ""]
+    failures = item.get("failures")
+    return NodeResult(unique_id=unique_id, name=name, resource_type=resource_type, status=str(item["status"]),
+                      seconds=float(item.get("execution_time") or 0.0),
+                      message=str(item["message"]) if item.get("message") else None,
+                      failures=int(failures) if failures is not None else None)
+
+
 def record_failure(run_id: str, reason: str | None = None) -> RunRecord:
-    """The errors handler: close the run row of a failed execution (rows already closed are left as they are)."""
+    """The errors handler: close the run row of a failed execution (rows already closed are left as they are).
+
+    RunNotRecorded, and nothing written, when no row has the id."""
     with warehouse.connect(autocommit=True) as conn:
         runs.ensure_table(conn)
         record = runs.load(conn, run_id)
         if record is None:
-            record = RunRecord.start(TRIGGER, run_id)
-            record.finish("failed", reason or f"Kestra execution {run_id} failed before its ingest step recorded it")
-        elif record.status == "running":
+            raise RunNotRecorded(f"run {run_id} is not in ops.pipeline_runs: nothing to close (check the id; an "
+                                 "execution that failed before its ingest step has no run row)")
+        if record.status == "running":
             step = next((s for s in STEP_ORDER if getattr(record, f"{s}_seconds") is None), "check")
             record.finish("failed", reason or f"{step} failed in Kestra execution {run_id} (see its task logs)")
         else:

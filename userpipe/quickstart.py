@@ -6,19 +6,19 @@ Docker the answer is always the local way, `make run` (embedded PostgreSQL, no c
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+import re
 import secrets
 import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from userpipe.errors import UserpipeError
 
@@ -29,9 +29,15 @@ DASHBOARD_URL = "http://localhost:3000/d/realtime_users_001"
 KESTRA_URL = "http://localhost:8090"
 FLOW_NAMESPACE = "demo"
 FLOW_ID = "synthetic_users_realtime"
+FLOW_FILE = "kestra/main_demo_synthetic_users_realtime.yml"
+FIRST_BATCH_SIZE = 10  # the flow's `batch_size` default, sent as the first execution's one form field
 ANALYTICS_URL = "postgresql://analytics_user:{password}@localhost:5433/analytics"
 LOCAL_WAY = "run the pipeline without containers instead: make run"
 PASSWORD_KEYS_SUFFIX = "_PASSWORD"
+# Kestra's basic-auth rules (webserver BasicAuthService): the username an email address, the password 8 to 256
+# characters with a lower-case letter, an upper-case letter and a digit. Kestra refuses other credentials.
+KESTRA_EMAIL = re.compile(r"[a-zA-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+")
+KESTRA_PASSWORD_RULE = "8 to 256 characters with a lower-case letter, an upper-case letter and a digit"
 
 Printer = Callable[[str], None]
 
@@ -138,8 +144,25 @@ def ensure_env_file(root: Path) -> tuple[dict[str, str], bool]:
 
 
 def random_password() -> str:
-    """URL-safe (it goes into connection URLs), and with the upper-case letter and digit Kestra requires."""
+    """URL-safe (it goes into connection URLs), with the lower-case, upper-case letter and digit Kestra requires."""
     return "Up" + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y") + "7"
+
+
+def meets_kestra_password_rule(password: str) -> bool:
+    """Whether Kestra accepts `password` for basic auth (KESTRA_PASSWORD_RULE)."""
+    return (8 <= len(password) <= 256 and any(c.islower() for c in password)
+            and any(c.isupper() for c in password) and any(c.isdigit() for c in password))
+
+
+def check_kestra_login(settings: Mapping[str, str]) -> None:
+    """A QuickstartError naming the .env setting Kestra would refuse, before the stack starts."""
+    username = settings.get("KESTRA_BASIC_AUTH_USERNAME", "")
+    if not (KESTRA_EMAIL.fullmatch(username) and len(username) <= 256):
+        raise QuickstartError(f"KESTRA_BASIC_AUTH_USERNAME in .env must be an email address (Kestra refuses "
+                              f"{username!r}): change it in .env")
+    if not meets_kestra_password_rule(settings.get("KESTRA_BASIC_AUTH_PASSWORD", "")):
+        raise QuickstartError(f"KESTRA_BASIC_AUTH_PASSWORD in .env must have {KESTRA_PASSWORD_RULE} (Kestra "
+                              "refuses it otherwise): change it in .env")
 
 
 # --- the stack -----------------------------------------------------------------------------------------
@@ -204,35 +227,40 @@ def wait_until_healthy(health: Callable[[], dict[str, str]], services: set[str],
 # --- Kestra and the first users ------------------------------------------------------------------------
 
 def trigger_execution(base_url: str, username: str, password: str, timeout: float = 60.0,
-                      namespace: str = FLOW_NAMESPACE, flow_id: str = FLOW_ID) -> str:
+                      namespace: str = FLOW_NAMESPACE, flow_id: str = FLOW_ID,
+                      inputs: Mapping[str, str] | None = None) -> str:
     """Start one execution of the flow through Kestra's API; its execution id.
 
-    Kestra 1.x serves the tenant path `/api/v1/main/executions/...`; older servers `/api/v1/executions/...`.
-    A 404 on both means the flow is not loaded yet (flow sync runs at startup), so it retries until `timeout`.
+    Kestra 1.0 serves `POST /api/v1/main/executions/{namespace}/{id}` (tenant `main`), which consumes only
+    `multipart/form-data` (ExecutionController.createExecution), so the flow inputs go as form fields (by
+    default `batch_size`; a multipart body needs at least one part). A 404 means the flow is not loaded yet
+    (flow sync runs at startup), so it retries until `timeout`.
     """
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    paths = [f"/api/v1/main/executions/{namespace}/{flow_id}", f"/api/v1/executions/{namespace}/{flow_id}"]
+    url = f"{base_url.rstrip('/')}/api/v1/main/executions/{namespace}/{flow_id}"
+    fields = inputs if inputs is not None else {"batch_size": str(FIRST_BATCH_SIZE)}
+    form = {name: (None, value) for name, value in fields.items()}  # (no file name, value): a plain form field
     deadline = time.monotonic() + timeout
     while True:
-        for path in paths:
-            request = urllib.request.Request(base_url.rstrip("/") + path, data=b"", method="POST",
-                                             headers={"Authorization": f"Basic {token}"})
+        try:
+            response = requests.post(url, files=form, auth=(username, password), timeout=10)
+        except requests.RequestException as exc:
+            raise QuickstartError(f"Kestra is not reachable at {base_url}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise QuickstartError(f"Kestra refused the credentials (HTTP {response.status_code}): check "
+                                  "KESTRA_BASIC_AUTH_USERNAME/PASSWORD in .env")
+        if response.ok:
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    execution_id: str = json.loads(response.read())["id"]
-                    return execution_id
-            except urllib.error.HTTPError as exc:
-                if exc.code in (401, 403):
-                    raise QuickstartError(f"Kestra refused the credentials (HTTP {exc.code}): check "
-                                          "KESTRA_BASIC_AUTH_USERNAME/PASSWORD in .env") from exc
-                if exc.code != 404:
-                    raise QuickstartError(f"Kestra could not start {namespace}.{flow_id} (HTTP {exc.code}): "
-                                          "see `docker compose logs kestra`") from exc
-            except (urllib.error.URLError, OSError) as exc:
-                raise QuickstartError(f"Kestra is not reachable at {base_url}: {exc}") from exc
+                execution_id: str = response.json()["id"]
+            except (ValueError, KeyError, TypeError):
+                raise QuickstartError(f"Kestra answered HTTP {response.status_code} without an execution id: "
+                                      "see `docker compose logs kestra`") from None
+            return execution_id
+        if response.status_code != 404:
+            raise QuickstartError(f"Kestra could not start {namespace}.{flow_id} (HTTP {response.status_code}): "
+                                  "see `docker compose logs kestra`")
         if time.monotonic() > deadline:
-            raise QuickstartError(f"flow {namespace}.{flow_id} is not in Kestra (HTTP 404): is "
-                                  f"kestra/{flow_id}.yml valid? see `docker compose logs kestra`")
+            raise QuickstartError(f"flow {namespace}.{flow_id} is not in Kestra (HTTP 404): is {FLOW_FILE} "
+                                  "valid? see `docker compose logs kestra`")
         time.sleep(2)
 
 
@@ -284,6 +312,7 @@ def run(root: Path, say: Printer, health_timeout: float = 600.0, users_timeout: 
     settings, created = ensure_env_file(root)
     if created:
         say(f"wrote {root / '.env'} with random passwords (keep it; it is gitignored)")
+    check_kestra_login(settings)
     say("starting the stack: docker compose up -d --build (the first build takes a few minutes)")
     compose.up()
     services = {"analytics-postgres", "kestra-postgres", "api", "kestra", "grafana"}

@@ -131,7 +131,7 @@ def test_kestra_syncs_the_flows_folder_with_basic_auth_and_postgres(services: di
 
 
 def test_the_flow_file_is_in_the_synced_folder() -> None:
-    assert (ROOT / "kestra" / "synthetic_users_realtime.yml").is_file()
+    assert (ROOT / "kestra" / "main_demo_synthetic_users_realtime.yml").is_file()
 
 
 def test_flow_tasks_get_the_project_image_network_and_urls(compose: dict[str, Any],

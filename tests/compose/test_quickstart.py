@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import json
 import os
 import shutil
@@ -10,12 +12,16 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 import pytest
+import yaml
 
 from userpipe import quickstart
 
@@ -92,8 +98,9 @@ def test_env_file_is_written_once_with_random_kestra_compatible_passwords(tmp_pa
     assert len(set(passwords)) == len(passwords) == 5
     for password in passwords:
         assert password not in example.values()
-        assert len(password) >= 8 and any(c.isupper() for c in password) and any(c.isdigit() for c in password)
+        assert quickstart.meets_kestra_password_rule(password)
         assert password.replace("-", "").replace("_", "").isalnum()
+    quickstart.check_kestra_login(settings)
     assert settings["KESTRA_BASIC_AUTH_USERNAME"] == example["KESTRA_BASIC_AUTH_USERNAME"]
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
     assert quickstart.ensure_env_file(tmp_path) == (settings, False)
@@ -114,20 +121,47 @@ def test_waiting_for_health_returns_when_all_are_healthy_and_names_a_failing_ser
         quickstart.wait_until_healthy(lambda: {"kestra": "unhealthy"}, {"kestra"}, timeout=5, poll=0)
 
 
+@pytest.mark.parametrize(("password", "accepted"), [
+    ("ChangeMe1234", True), ("aB3aB3aB", True), ("Ab3" * 85 + "x", True),
+    ("CHANGEME1234", False),  # no lower-case letter
+    ("changeme1234", False), ("ChangeMeAbcd", False), ("Ab3Ab3A", False), ("Ab3" * 86, False)])
+def test_the_kestra_password_rule(password: str, accepted: bool) -> None:
+    assert quickstart.meets_kestra_password_rule(password) is accepted
+
+
+def test_kestra_credentials_kestra_would_refuse_stop_the_quick_start_in_one_line() -> None:
+    example = quickstart.read_env_file(ROOT / ".env.example")
+    quickstart.check_kestra_login(example)
+    comment = next(line for line in (ROOT / ".env.example").read_text().splitlines() if "8 to 256" in line)
+    assert "lower-case letter, an upper-case letter and a digit" in comment
+    with pytest.raises(quickstart.QuickstartError, match=r"^KESTRA_BASIC_AUTH_PASSWORD in \.env must have 8 to"):
+        quickstart.check_kestra_login({**example, "KESTRA_BASIC_AUTH_PASSWORD": "CHANGEME1234"})
+    with pytest.raises(quickstart.QuickstartError, match=r"^KESTRA_BASIC_AUTH_USERNAME in \.env must be an email"):
+        quickstart.check_kestra_login({**example, "KESTRA_BASIC_AUTH_USERNAME": "admin"})
+
+
 class KestraLike(BaseHTTPRequestHandler):
-    """Answers like a pre-1.0 Kestra: only the untenanted executions path exists."""
+    """Answers `POST /api/v1/main/executions/{namespace}/{id}` like Kestra 1.0's ExecutionController: basic auth,
+    the one flow known, and only `multipart/form-data` bodies (HTTP 415 for any other content type)."""
+
+    received: ClassVar[list[dict[str, str]]] = []  # the form fields of each execution started
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_POST(self) -> None:
         expected = "Basic " + base64.b64encode(b"admin@userpipe.local:Secret123").decode()
+        content_type = self.headers.get("Content-Type", "")
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.headers.get("Authorization") != expected:
             self._reply(401, {"message": "Unauthorized"})
-        elif self.path == "/api/v1/executions/demo/synthetic_users_realtime":
-            self._reply(200, {"id": "4Xy1", "namespace": "demo", "flowId": "synthetic_users_realtime"})
-        else:
+        elif self.path != "/api/v1/main/executions/demo/synthetic_users_realtime":
             self._reply(404, {"message": f"not found: {self.path}"})
+        elif not content_type.startswith("multipart/form-data"):
+            self._reply(415, {"message": f"Unsupported Media Type: {content_type}"})
+        else:
+            self.received.append(form_fields(content_type, body))
+            self._reply(200, {"id": "4Xy1", "namespace": "demo", "flowId": "synthetic_users_realtime"})
 
     def _reply(self, status: int, body: dict[str, str]) -> None:
         payload = json.dumps(body).encode()
@@ -136,6 +170,18 @@ class KestraLike(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The name -> value form fields of a multipart/form-data body (parsed by the standard library)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    assert message.is_multipart(), "not a multipart body"
+    fields = {}
+    for part in message.iter_parts():
+        assert part.get_content_disposition() == "form-data"
+        fields[str(part.get_param("name", header="content-disposition"))] = part.get_content()
+    return fields
 
 
 @pytest.fixture
@@ -148,8 +194,23 @@ def kestra_url() -> Iterator[str]:
     server.server_close()
 
 
-def test_trigger_execution_posts_with_basic_auth_and_falls_back_to_the_old_path(kestra_url: str) -> None:
+def test_the_fake_kestra_refuses_what_kestra_refuses(kestra_url: str) -> None:
+    token = base64.b64encode(b"admin@userpipe.local:Secret123").decode()
+    bare = urllib.request.Request(f"{kestra_url}/api/v1/main/executions/demo/synthetic_users_realtime", data=b"",
+                                  method="POST", headers={"Authorization": f"Basic {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:  # urllib sends it as form-urlencoded
+        urllib.request.urlopen(bare, timeout=10)
+    assert refused.value.code == 415
+
+
+def test_trigger_execution_posts_multipart_inputs_with_basic_auth(kestra_url: str) -> None:
+    KestraLike.received.clear()
     assert quickstart.trigger_execution(kestra_url, "admin@userpipe.local", "Secret123") == "4Xy1"
+    assert quickstart.trigger_execution(kestra_url, "admin@userpipe.local", "Secret123",
+                                        inputs={"batch_size": "25"}) == "4Xy1"
+    assert KestraLike.received == [{"batch_size": "10"}, {"batch_size": "25"}]
+    flow = yaml.safe_load((ROOT / quickstart.FLOW_FILE).read_text())
+    assert [(i["id"], i["defaults"]) for i in flow["inputs"]] == [("batch_size", quickstart.FIRST_BATCH_SIZE)]
     with pytest.raises(quickstart.QuickstartError, match="Kestra refused the credentials"):
         quickstart.trigger_execution(kestra_url, "admin@userpipe.local", "wrong")
     with pytest.raises(quickstart.QuickstartError, match=r"flow demo\.missing is not in Kestra"):

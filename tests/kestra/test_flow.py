@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -12,12 +13,20 @@ import pytest
 import yaml
 
 from randomuser_api import LocalApi
-from tests.kestra.flow_runner import UnknownExpression, base_environment, render, render_tree, run_task
+from tests.kestra.flow_runner import (
+    DBT_PLUGIN_VERSION,
+    InternalStorage,
+    UnknownExpression,
+    base_environment,
+    dbt_command,
+    render,
+    render_tree,
+    run_task,
+)
 from userpipe.schedule import Schedule
 
 REPO = Path(__file__).resolve().parents[2]
-FLOW_FILE = REPO / "kestra" / "synthetic_users_realtime.yml"
-SYNCED_FILE = REPO / "kestra" / "main_demo.synthetic_users_realtime.yml"  # <tenant>_<namespace>.<id>.yml
+FLOW_FILE = REPO / "kestra" / "main_demo_synthetic_users_realtime.yml"  # the name: see test_flow_sync.py
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -45,7 +54,6 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 def test_flow_identity_trigger_input_and_concurrency(flow: dict[str, Any]) -> None:
     assert (flow["namespace"], flow["id"]) == ("demo", "synthetic_users_realtime")
-    assert SYNCED_FILE.resolve() == FLOW_FILE.resolve()  # the name Kestra's local flow sync loads
     [trigger] = flow["triggers"]
     assert (trigger["id"], trigger["type"]) == ("realtime_schedule", "io.kestra.plugin.core.trigger.Schedule")
     assert trigger["cron"] == "*/1 * * * *" and Schedule(trigger["cron"])
@@ -64,7 +72,9 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
     retry = tasks[0]["retry"]
     assert retry["type"] in ("constant", "exponential") and retry["maxAttempts"] >= 2
     assert re.fullmatch(r"PT\d+[SM]", retry["interval"])
-    assert tasks[1]["projectDir"] == "dbt_project" and any(c.startswith("dbt build") for c in tasks[1]["commands"])
+    # plugin-dbt 1.0.0 reads results from projectDir but does not pass it to dbt: the command must
+    assert tasks[1]["projectDir"] == "dbt_project"
+    assert [c for c in tasks[1]["commands"] if c.startswith("dbt")] == ["dbt build --project-dir dbt_project"]
     [handler] = flow["errors"]
     assert "userpipe kestra record-failure" in handler["commands"][0]
     defaults = {d["type"]: d["values"] for d in flow["pluginDefaults"]}
@@ -76,17 +86,36 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
 
 def test_every_expression_of_the_flow_renders(flow: dict[str, Any]) -> None:
     context = context_for("postgresql://u@h/db", "http://api:8000/api/", "exec")
-    context["outputs"] = {"ingest": {"vars": {"load_id": "1", "ingest_ended_at": "2026-01-01T00:00:00+00:00"}}}
+    context["outputs"] = {"ingest": {"vars": {"load_id": "1", "ingest_ended_at": "2026-01-01T00:00:00+00:00"}},
+                          "dbt_build": {"vars": {}, "outputFiles": {"run_results.json": "kestra://r/run_results.json"}}}
     rendered = render_tree(flow, context)
     assert "{{" not in str(rendered)
     assert "--batch-size 7 " in rendered["tasks"][0]["commands"][0]
+    assert rendered["tasks"][2]["inputFiles"] == {"run_results.json": "kestra://r/run_results.json"}
+
+
+@pytest.mark.parametrize(("command", "run_as"), [
+    ("dbt build", "dbt build --log-format json"),  # 1.0.0 does not add --project-dir for projectDir
+    ("dbt build --project-dir dbt_project", "dbt build --project-dir dbt_project --log-format json"),
+    ("dbt test --log-format text", "dbt test --log-format text --log-format json"),
+    ('eval "$(userpipe kestra dbt-env)"', 'eval "$(userpipe kestra dbt-env)"'),
+])
+def test_dbt_lines_are_rewritten_as_plugin_dbt_1_0_does(command: str, run_as: str) -> None:
+    assert DBT_PLUGIN_VERSION == "1.0.0"
+    assert dbt_command(command) == run_as
 
 
 @pytest.mark.parametrize("text", ["{{ inputs.nope }}", "{{ inputs.batch_size | upper }}", "{{ secret('X') }}",
-                                  "{% if true %}x{% endif %}", "{{ inputs }}", "{{ a }"])
+                                  "{% if true %}x{% endif %}", "{{ inputs }}", "{{ a }", "{{ files['nope'] }}",
+                                  "{{ files['a.json'] | upper }}", "{{ files[0] }}", "{{ files }}"])
 def test_renderer_fails_loudly_on_what_it_does_not_know(text: str) -> None:
     with pytest.raises(UnknownExpression):
-        render(text, {"inputs": {"batch_size": 1}, "a": 1})
+        render(text, {"inputs": {"batch_size": 1}, "a": 1, "files": {"a.json": "kestra://x"}})
+
+
+def test_renderer_reads_dotted_names_and_quoted_subscripts() -> None:
+    context = {"outputs": {"t": {"outputFiles": {"run_results.json": "kestra://x/run_results.json"}}}}
+    assert render("{{ outputs.t.outputFiles['run_results.json'] }}", context) == "kestra://x/run_results.json"
 
 
 def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any], database_url: str,
@@ -103,7 +132,12 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     assert ingest.outputs["users_fetched"] == 7 and ingest.outputs["users_new"] == 7
     assert ingest.outputs["load_id"] and ingest.outputs["run_id"] == "4Xk9ZpQr7sTuVw"
     assert {m["name"] for m in ingest.metrics} >= {"users_new", "users_fetched", "ingest_seconds"}
-    assert "--project-dir dbt_project" in dbt_build.script  # DbtCLI's rewrite, reproduced
+    # what plugin-dbt 1.0.0 runs: the flow's own --project-dir, the plugin's --log-format
+    assert dbt_build.script.splitlines()[-1] == "dbt build --project-dir dbt_project --log-format json"
+    build_results = InternalStorage(tmp_path / "kestra-storage").get(
+        context["outputs"]["dbt_build"]["outputFiles"]["run_results.json"])
+    build_tests = {r["unique_id"].split(".")[2]: r["status"] for r in json.loads(build_results.read_text())["results"]
+                   if r["unique_id"].startswith("test.")}
     assert checks.outputs["status"] == "success" and checks.outputs["failed_checks"] == 0
     assert query(database_url, "select count(*) from raw.users") == [(7,)]
     assert query(database_url, "select count(*) from public.incoming_users") == [(7,)]
@@ -111,8 +145,37 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     [row] = query(database_url, "select trigger, status, users_new, ingest_seconds, transform_seconds, "
                                 "check_seconds, error from ops.pipeline_runs where run_id = '4Xk9ZpQr7sTuVw'")
     assert row[:3] == ("kestra", "success", 7) and all(s is not None and s > 0 for s in row[3:6]) and row[6] is None
-    assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'") == \
-        [(True,)]
+    assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'"
+                               " and source = 'gx'") == [(True,)]
+    # the dbt tests recorded are the ones dbt build ran (not a second `dbt test`)
+    assert len(build_tests) > 5 and set(build_tests.values()) == {"pass"}
+    assert dict(query(database_url, "select check_name, status from ops.check_results "  # type: ignore[arg-type]
+                                    "where run_id = '4Xk9ZpQr7sTuVw' and source = 'dbt'")) == build_tests
+
+
+def test_checks_record_the_build_tests_instead_of_running_dbt_test_again(flow: dict[str, Any], database_url: str,
+                                                                          local_api: LocalApi,
+                                                                          tmp_path: Path) -> None:
+    context = context_for(database_url, local_api.url, "exec-build-tests")
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    ingest, dbt_build, checks = flow["tasks"]
+    for task in (ingest, dbt_build):
+        assert run_task(flow, task, context, tmp_path / task["id"], env).returncode == 0
+    # a failure only the build's results hold: re-running `dbt test` on this good data would pass
+    stored = InternalStorage(tmp_path / "kestra-storage").get(
+        context["outputs"]["dbt_build"]["outputFiles"]["run_results.json"])
+    document = json.loads(stored.read_text())
+    failed = next(r for r in document["results"] if r["unique_id"].startswith("test."))
+    failed.update(status="fail", failures=3, message="Got 3 results, configured to fail if != 0")
+    stored.write_text(json.dumps(document))
+
+    run = run_task(flow, checks, context, tmp_path / "checks", env)
+    name = failed["unique_id"].split(".")[2]
+    assert run.returncode == 1 and "checks failed: 1 of" in run.stderr and name in run.stderr
+    assert query(database_url, "select status, failing_rows from ops.check_results where run_id = "
+                               f"'exec-build-tests' and source = 'dbt' and check_name = '{name}'") == [("fail", 3)]
+    assert query(database_url, "select status from ops.pipeline_runs where run_id = 'exec-build-tests'") == \
+        [("failed",)]
 
 
 def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any], database_url: str,
@@ -128,10 +191,18 @@ def test_errors_handler_closes_the_run_of_a_failed_execution(flow: dict[str, Any
     assert closed.returncode == 0, closed.stderr
     assert query(database_url, "select status, error from ops.pipeline_runs where run_id = 'exec-dbt-failed'") == \
         [("failed", "transform failed in Kestra execution exec-dbt-failed (see its task logs)")]
+    stored = tmp_path / "run_results.json"
+    stored.write_text("{}")
+    build_files = {"run_results.json": InternalStorage(tmp_path / "kestra-storage").put(stored)}
+    context["outputs"]["dbt_build"] = {"vars": {}, "outputFiles": build_files}
     late = run_task(flow, checks, context, tmp_path / "checks", env)  # a closed run is not checked again
     assert late.returncode == 1 and "is failed: its ingest step did not complete" in late.stderr
 
-    # failed before ingest recorded anything
+    # failed before ingest recorded anything: no row to close, and none made up
     early = context_for(database_url, local_api.url, "exec-early")
-    assert run_task(flow, handler, early, tmp_path / "handler-early", env).returncode == 0
-    assert query(database_url, "select status from ops.pipeline_runs where run_id = 'exec-early'") == [("failed",)]
+    unrecorded = run_task(flow, handler, early, tmp_path / "handler-early", env)
+    assert unrecorded.returncode == 1
+    assert unrecorded.stderr.strip().splitlines() == [
+        "error: run exec-early is not in ops.pipeline_runs: nothing to close (check the id; an execution that "
+        "failed before its ingest step has no run row)"]
+    assert query(database_url, "select count(*) from ops.pipeline_runs where run_id = 'exec-early'") == [(0,)]

@@ -1,17 +1,19 @@
-"""`userpipe kestra ...`: the steps the Kestra flow `demo.synthetic_users_realtime` runs in its tasks.
+"""`userpipe kestra ...`: the commands the Kestra flow `demo.synthetic_users_realtime` runs in its tasks.
 
-Each step records itself in ops.pipeline_runs (trigger `kestra`, run_id = the Kestra execution id) and prints
-Kestra outputs and metrics on stdout.
+Registered in flow order (the order `--help` lists them). The steps (ingest, check, record-failure) record
+themselves in ops.pipeline_runs (trigger `kestra`, run_id = the Kestra execution id) and print Kestra outputs
+and metrics on stdout; dbt-env prints dbt's connection settings for the dbt_build task.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 app = typer.Typer(no_args_is_help=True,
-                  help="Steps of the Kestra flow (ingest, check, record-failure), recorded in ops.pipeline_runs.")
+                  help="Commands the Kestra flow's tasks run, in flow order; runs are recorded in ops.pipeline_runs.")
 
 RunId = Annotated[str, typer.Option("--run-id", metavar="ID", help="The run's id: the Kestra execution id.")]
 
@@ -27,12 +29,29 @@ def ingest(
     lock_wait: Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", min=0,
                                              help="How long to wait for a running cycle before skipping.")] = 45.0,
 ) -> None:
-    """Step 1: take the cycle lock, land one batch, open the run row (the execution's lease)."""
+    """Task ingest: land one batch under the cycle lock.
+
+    Takes the cycle lock, lands the batch and opens the run row, the execution's lease.
+    """
     from userpipe import kestra_steps
     from userpipe.commands.run import check_api_url, check_nationalities, parse_batch_size
 
     kestra_steps.ingest_step(run_id, parse_batch_size(batch_size), api_url=check_api_url(api_url),
                              nat=check_nationalities(nat), lock_wait_seconds=lock_wait)
+
+
+@app.command("dbt-env")
+def dbt_env() -> None:
+    """Task dbt_build: print dbt's connection settings.
+
+    `export USERPIPE_PG_...` lines for profiles.yml, from USERPIPE_DATABASE_URL, for `eval` in a shell.
+    """
+    import shlex
+
+    from userpipe import warehouse
+
+    for name, value in warehouse.dbt_env(warehouse.database_url()).items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 @app.command("check")
@@ -42,11 +61,17 @@ def check(
                                                 help="dlt load id from the ingest step (default: the newest).")] = None,
     ingest_ended_at: Annotated[str | None, typer.Option(
         "--ingest-ended-at", metavar="ISO", help="When ingest ended (its output), to time the dbt build.")] = None,
+    dbt_results: Annotated[Path | None, typer.Option(
+        "--dbt-results", metavar="FILE",
+        help="run_results.json of the dbt build: its tests are recorded instead of run again.")] = None,
 ) -> None:
-    """Step 3: run the quality gate and close the run row (exit 1 when checks fail; the data stays)."""
+    """Task checks: quality gate, then close the run row.
+
+    Exit 1 when checks fail; the data stays.
+    """
     from userpipe import kestra_steps
 
-    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at)
+    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at, dbt_results=dbt_results)
 
 
 @app.command("record-failure")
@@ -54,19 +79,11 @@ def record_failure(
     run_id: RunId,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (default: the step that did not finish).")] = None,
 ) -> None:
-    """The flow's errors handler: close the run row of a failed execution."""
+    """Errors handler: close a failed execution's run row.
+
+    An id with no run row is an error, and nothing is written.
+    """
     from userpipe import kestra_steps
 
     record = kestra_steps.record_failure(run_id, reason)
     typer.echo(f"run {record.run_id}: {record.status} ({record.error})")
-
-
-@app.command("dbt-env")
-def dbt_env() -> None:
-    """Print `export USERPIPE_PG_...` lines for profiles.yml, from USERPIPE_DATABASE_URL (for `eval` in a shell)."""
-    import shlex
-
-    from userpipe import warehouse
-
-    for name, value in warehouse.dbt_env(warehouse.database_url()).items():
-        typer.echo(f"export {name}={shlex.quote(value)}")
