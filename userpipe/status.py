@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +21,7 @@ from userpipe.runs import RunRecord
 
 LATEST_USERS = 10
 PER_MINUTE_WINDOW_MINUTES = 30
+ERROR_MIN_WIDTH = 10  # the error column's width on a narrow terminal (the other columns keep theirs)
 
 
 @dataclass
@@ -114,17 +116,22 @@ def seconds_text(value: float | None) -> str:
 
 def cycles_table(cycles: list[RunRecord], title: str = "Last cycles (UTC; users new/fetched; seconds per step)",
                  wrap_errors: bool = True) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+    """The cycles, newest first. Only the `error` column gives way to the terminal's width (the others never
+    wrap nor shrink): folded over several lines when `wrap_errors`, else cut to one line ending in `…`."""
+    table = Table(title=title, title_justify="left", expand=False, box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
     for column in ("started", "trigger", "status", "users", "ingest", "dbt", "check", "total"):
         table.add_column(column, no_wrap=True)
-    table.add_column("error", overflow="fold" if wrap_errors else "ellipsis", no_wrap=not wrap_errors)
+    # a wrappable column is the one rich narrows first; a cell that must stay one line says so itself
+    table.add_column("error", overflow="fold", min_width=ERROR_MIN_WIDTH)
     styles = {"success": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}
     for run in cycles:
         users = "-" if run.users_fetched is None else f"{run.users_new}/{run.users_fetched}"
         table.add_row(
             f"{run.started_at:%H:%M:%S}", run.trigger, Text(run.status, style=styles.get(run.status, "")),
             users, _number(run.ingest_seconds), _number(run.transform_seconds), _number(run.check_seconds),
-            _number(run.seconds), run.error or "",
+            _number(run.seconds),
+            Text(run.error or "") if wrap_errors else Text(run.error or "", no_wrap=True, overflow="ellipsis"),
         )
     return table
 
