@@ -37,6 +37,8 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 5000
 # dlt must not swallow our SIGINT/SIGTERM in its normalize/load steps: we stop *after* the step instead.
 DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
+# between cycles the loop wakes this often (the live view refreshes its KPIs then)
+WAIT_STEP_SECONDS = 5.0
 
 
 class ChecksFailed(UserpipeError):
@@ -278,10 +280,13 @@ class CycleRunner:
 
 def run_loop(runner: CycleRunner, schedule: Schedule,
              on_cycle: Callable[[RunRecord, datetime | None], None] = lambda record, next_at: None,
-             on_start: Callable[[], None] = lambda: None, max_cycles: int | None = None) -> list[RunRecord]:
+             on_start: Callable[[], None] = lambda: None, max_cycles: int | None = None,
+             on_wait: Callable[[], None] = lambda: None, wait_step: float = WAIT_STEP_SECONDS) -> list[RunRecord]:
     """Run a cycle now, then at every tick of `schedule`, until stopped or `max_cycles` ran.
 
-    `on_cycle(record, next_at)` sees every outcome with the time of the next cycle (None when the loop ends).
+    `on_cycle(record, next_at)` sees every outcome with the time of the next cycle (None when the loop ends);
+    `on_wait()` is called every `wait_step` seconds while the loop waits for the next tick (never during a
+    cycle), e.g. to refresh what a view shows.
     """
     records: list[RunRecord] = []
     while True:
@@ -291,8 +296,18 @@ def run_loop(runner: CycleRunner, schedule: Schedule,
         last = bool(runner.stop) or (max_cycles is not None and len(records) >= max_cycles)
         next_at = None if last else schedule.next_after()
         on_cycle(record, next_at)
-        if next_at is None or runner.stop.wait((next_at - datetime.now(UTC)).total_seconds()):
+        if next_at is None or _wait_until(next_at, runner.stop, on_wait, wait_step):
             return records
+
+
+def _wait_until(moment: datetime, stop: StopRequest, on_wait: Callable[[], None], step: float) -> bool:
+    """Sleep until `moment`, calling `on_wait` every `step` seconds; True when a stop was requested."""
+    while (left := (moment - datetime.now(UTC)).total_seconds()) > 0:
+        if stop.wait(min(left, step)):
+            return True
+        if left > step:  # not at the tick yet
+            on_wait()
+    return bool(stop)
 
 
 def run_cycle(batch_size: int = 10, nat: str | None = None, api_url: str | None = None,

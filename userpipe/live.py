@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,6 +24,9 @@ class CycleView(Protocol):
     def cycle_started(self) -> None: ...
 
     def cycle_finished(self, record: RunRecord, kpis: dict[str, Any] | None, next_at: datetime | None) -> None: ...
+
+    def waiting(self) -> None:
+        """Called every few seconds between cycles."""
 
     def close(self) -> None: ...
 
@@ -59,15 +63,24 @@ class PlainView:
     def cycle_finished(self, record: RunRecord, kpis: dict[str, Any] | None, next_at: datetime | None) -> None:
         self.console.print(cycle_line(record, next_at), markup=False, highlight=False)
 
+    def waiting(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
 class LiveView:
-    """A live screen: settings, KPIs from marts.kpis, the last cycles, and what happens next."""
+    """A live screen: settings, KPIs from marts.kpis, the last cycles, and what happens next.
 
-    def __init__(self, header: str, history: list[RunRecord] | None = None, console: Console | None = None) -> None:
+    The KPIs come with each cycle's outcome and, between cycles, from `read_kpis` whenever the loop calls
+    `waiting()`: `freshness_lag_seconds` and "last minute" are computed when read, so they move while it waits.
+    """
+
+    def __init__(self, header: str, history: list[RunRecord] | None = None, console: Console | None = None,
+                 read_kpis: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self.header = header
+        self.read_kpis = read_kpis
         self.cycles: deque[RunRecord] = deque((history or [])[:HISTORY], maxlen=HISTORY)
         self.kpis: dict[str, Any] | None = None
         self.next_at: datetime | None = None
@@ -100,12 +113,20 @@ class LiveView:
         self.next_at = next_at
         self.live.refresh()
 
+    def waiting(self) -> None:
+        """Re-read the KPIs (kept as they were when they cannot be read)."""
+        kpis = self.read_kpis() if self.read_kpis is not None else None
+        if kpis is not None:
+            self.kpis = kpis
+            self.live.refresh()
+
     def close(self) -> None:
         self.live.stop()
 
 
-def choose_view(header: str, history: list[RunRecord] | None = None, plain: bool | None = None) -> CycleView:
+def choose_view(header: str, history: list[RunRecord] | None = None, plain: bool | None = None,
+                read_kpis: Callable[[], dict[str, Any] | None] | None = None) -> CycleView:
     """The live screen on a terminal, plain lines otherwise (or when `plain` says so)."""
     if plain is None:
         plain = not sys.stdout.isatty()
-    return PlainView() if plain else LiveView(header, history)
+    return PlainView() if plain else LiveView(header, history, read_kpis=read_kpis)

@@ -62,7 +62,7 @@ def run(
             records = run_loop(
                 runner, schedule,
                 on_cycle=lambda record, next_at: view.cycle_finished(record, _kpis(runner), next_at),
-                on_start=view.cycle_started, max_cycles=1 if once else max_cycles,
+                on_start=view.cycle_started, on_wait=view.waiting, max_cycles=1 if once else max_cycles,
             )
         finally:
             view.close()
@@ -103,7 +103,8 @@ def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
 
     header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
               f"API {runner.api_url}")
-    return live.choose_view(header, history=_history(runner), plain=True if plain else None)
+    return live.choose_view(header, history=_history(runner), plain=True if plain else None,
+                            read_kpis=lambda: _kpis(runner))
 
 
 def _history(runner: Any) -> list[Any]:
