@@ -4,7 +4,8 @@
 cycle. A failed step ends its cycle (status `failed`, `error` = the step and its reason) and the next cycle
 starts afresh. Failed checks also make the cycle `failed` (error `checks failed: ...`), but the data they
 looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between steps, never inside
-one. When the database cannot be reached the outcome is kept in memory and written by the next cycle that can.
+one; the cycle it cuts short is recorded as `interrupted`. When the database cannot be reached the outcome is
+kept in memory and written by the next cycle that can.
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ class CycleRunner:
             got = lock.acquire(self.settings.lock_timeout_seconds, should_stop=lambda: bool(self.stop))
         else:
             got = lock.try_acquire()
+        if not got and self.stop:
+            record.finish("interrupted", f"interrupted by {self.stop.reason} while waiting for the cycle lock")
+            return False
         if not got:
             record.finish("skipped", "another cycle holds the lock (a `userpipe run` or a Kestra execution)")
             return False
@@ -198,13 +202,13 @@ class CycleRunner:
         }
         for name, step in steps.items():
             if self.stop:
-                record.finish("failed", f"interrupted by {self.stop.reason} before {name}")
+                record.finish("interrupted", f"interrupted by {self.stop.reason} before {name}")
                 return
             started = time.perf_counter()
             try:
                 step(record, url)
             except KeyboardInterrupt:
-                record.finish("failed", f"interrupted: forced stop (second Ctrl-C) during {name}")
+                record.finish("interrupted", f"interrupted: forced stop (second Ctrl-C) during {name}")
                 raise
             except Exception as exc:  # any step failure ends the cycle, recorded with its reason
                 log.info("cycle %s: %s failed: %s", record.run_id, name, exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from rich.console import Console, Group, RenderableType
@@ -16,6 +16,7 @@ from userpipe import status
 from userpipe.runs import RunRecord
 
 HISTORY = 10
+HISTORY_WINDOW = timedelta(hours=1)  # recorded cycles older than this are not shown at start
 
 
 class CycleView(Protocol):
@@ -73,6 +74,7 @@ class PlainView:
 class LiveView:
     """A live screen: settings, KPIs from marts.kpis, the last cycles, and what happens next.
 
+    At start it shows the recorded cycles of the last hour (older failures are history, not the current state).
     The KPIs come with each cycle's outcome and, between cycles, from `read_kpis` whenever the loop calls
     `waiting()`: `freshness_lag_seconds` and "last minute" are computed when read, so they move while it waits.
     """
@@ -81,7 +83,9 @@ class LiveView:
                  read_kpis: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self.header = header
         self.read_kpis = read_kpis
-        self.cycles: deque[RunRecord] = deque((history or [])[:HISTORY], maxlen=HISTORY)
+        shown_from = datetime.now(UTC) - HISTORY_WINDOW
+        recent = [record for record in history or [] if record.started_at >= shown_from]
+        self.cycles: deque[RunRecord] = deque(recent[:HISTORY], maxlen=HISTORY)
         self.kpis: dict[str, Any] | None = None
         self.next_at: datetime | None = None
         self.running_since: datetime | None = None

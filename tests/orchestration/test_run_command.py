@@ -113,24 +113,26 @@ def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, loca
     assert status.returncode == 0, status.stderr
     assert "Total users: 10" in status.stdout
     assert "Latest 10 users" in status.stdout and "Users per minute" in status.stdout
-    assert status.stdout.count("success") == 2 and "Failed checks: none" in status.stdout
+    assert status.stdout.count(" success ") == 2 and "Failed checks: none" in status.stdout
 
 
-def test_sigterm_during_ingest_finishes_the_batch_then_stops(database_url: str,
-                                                             faulty_api: Callable[..., LocalApi]) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_during_ingest_finishes_the_batch_then_stops_as_interrupted(
+        stop: signal.Signals, database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
     api = faulty_api(FaultPlan.of("slow", times=1, delay=4.0))
     process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", api.url], text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
         wait_for(lambda: run_status(database_url) == "running")
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         stdout, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 0, stderr
-    assert "interrupted by SIGTERM before transform" in stdout
-    assert "stopped by SIGTERM after 1 cycle(s)" in stderr
-    assert scalar(database_url, "select status || ' ' || users_new from ops.pipeline_runs") == "failed 10"
+    assert " | interrupted | users 10 new of 10 | " in stdout
+    assert f"interrupted by {stop.name} before transform" in stdout
+    assert f"stopped by {stop.name} after 1 cycle(s)" in stderr
+    assert scalar(database_url, "select status || ' ' || users_new from ops.pipeline_runs") == "interrupted 10"
     assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") >= 3.0  # type: ignore[operator]
     assert scalar(database_url, "select count(*) from raw.users") == 10  # the whole batch, never half
     assert scalar(database_url, "select to_regclass('public.incoming_users')") is None  # no step after it

@@ -76,3 +76,14 @@ def test_a_long_error_is_cut_to_fit_and_the_other_columns_keep_their_width(width
     shown = failed[failed.index("ingest failed:"):].rstrip()
     assert shown.endswith("…") and LONG_ERROR.startswith(shown[:-1])
     assert len(shown) >= width - 65  # the error takes the room the other columns leave
+
+
+def test_live_view_starts_with_the_cycles_of_the_last_hour_only() -> None:
+    old = finished("failed", "interrupted by SIGINT before transform")
+    old.run_id, old.started_at = "local-yesterday", old.started_at - timedelta(days=1)
+    recent = finished("success")
+    out = io.StringIO()
+    view = LiveView("userpipe run", history=[recent, old], console=Console(file=out, width=160, color_system=None))
+    view.close()
+    assert [r.run_id for r in view.cycles] == [recent.run_id]
+    assert "interrupted by SIGINT" not in out.getvalue()
