@@ -78,8 +78,9 @@ def ingest(
 ) -> IngestResult:
     """Fetch `batch_size` users and land them in `raw.users`; IngestError (one line) on bad input or failure.
 
-    Without `seed` the batch continues the stream remembered in dlt state (a new seed the first time);
-    without `api_url` a local API is started in-process.
+    Without `seed` the batch continues the stream remembered in dlt state (a new seed the first time) and moves
+    it on; with `seed` it is a one-off: the next batch without a seed continues the stream as if it had not run.
+    Without `api_url` a local API is started in-process.
     """
     size = parse_batch_size(batch_size)
     nats = parse_nationalities(nat)
@@ -98,7 +99,8 @@ def ingest(
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
             # run()'s steps without its second sync with the destination (done just above)
-            extract_info = pipeline.extract(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
+            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None)
+            extract_info = pipeline.extract(source, loader_file_format="csv")
             pipeline.normalize()
             load_info = pipeline.load()
         except Exception as exc:

@@ -5,7 +5,7 @@ checked, stripped of the users' credential fields and written as csv files that 
 package and COPYs into `raw.users` (no per-row normalisation). A user is landed once: uuids already in
 `raw.users` or earlier in the batch are dropped before the load, and a UNIQUE index on `uuid` backs that up.
 The source state remembers the stream (seed, next page) so a batch without a seed continues where the last
-one stopped.
+one stopped; a batch given its own seed is a one-off that leaves the stream where it was.
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ def randomuser_source(
     connect_timeout: float = settings.CONNECT_TIMEOUT_SECONDS,
     read_timeout: float = settings.READ_TIMEOUT_SECONDS,
     max_attempts: int = settings.MAX_ATTEMPTS,
+    moves_stream: bool = True,
 ) -> DltResource:
-    """The users of `plan` from the API at `api_url`. Workers, timeouts and attempts can be set in dlt config
+    """The users of `plan` from the API at `api_url`; `moves_stream`: the batch is the stream's next one (its end
+    is remembered), not a one-off. Workers, timeouts and attempts can be set in dlt config
     (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    return users(api_url, plan, nat, http, fetch_workers)
+    return users(api_url, plan, nat, http, fetch_workers, moves_stream)
 
 
 @dlt.resource(
@@ -61,7 +63,7 @@ def randomuser_source(
     file_format="csv",
 )
 def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int) -> Iterator[Any]:
+          fetch_workers: int, moves_stream: bool = True) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
     into its load package, so the temporary folder is removed at the end."""
     load_id = dlt.current.load_package_state()["load_id"]
@@ -80,7 +82,8 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
                 yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
         if done := files.flush():
             yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
-    dlt.current.source_state()[settings.STREAM_STATE_KEY] = {"seed": plan.seed, "next_page": plan.last_page + 1}
+    if moves_stream:
+        dlt.current.source_state()[settings.STREAM_STATE_KEY] = {"seed": plan.seed, "next_page": plan.last_page + 1}
 
 
 def _new_users(uuids: list[str], known: set[str], seen: set[str]) -> list[bool] | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -172,3 +175,18 @@ def test_live_view_refreshes_kpis_while_waiting_and_never_during_a_cycle(databas
     assert not waits_in_cycle
     assert len(shown) >= 2  # at least once per wait (1.5 s in steps of 0.3 s)
     assert shown == sorted(shown) and shown[-1] > shown[0]  # the lag grows while nothing lands
+
+
+def test_a_seeded_one_off_ingest_between_cycles_does_not_move_their_stream(database_url: str,
+                                                                            local_api: LocalApi) -> None:
+    userpipe = str(Path(sys.executable).parent / "userpipe")
+    with CycleRunner(CycleSettings(batch_size=5, api_url=local_api.url)) as runner:
+        first = runner.run_cycle()
+        one_off = subprocess.run([userpipe, "ingest", "-n", "3", "--seed", "oneoff", "--api-url", local_api.url],
+                                 capture_output=True, text=True, timeout=180, check=False)
+        second = runner.run_cycle()
+    assert one_off.returncode == 0, one_off.stderr
+    assert (first.status, second.status) == ("success", "success"), (first.error, second.error)
+    landed = rows(database_url, "select request_seed, request_page, count(*) from raw.users group by 1, 2")
+    (stream,) = {seed for seed, _, _ in landed} - {"oneoff"}
+    assert sorted(landed) == sorted([(stream, 1, 5), (stream, 2, 5), ("oneoff", 1, 3)])
