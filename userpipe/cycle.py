@@ -40,6 +40,10 @@ MAX_BATCH_SIZE = 5000
 DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
 # between cycles the loop wakes this often (the live view refreshes its KPIs then)
 WAIT_STEP_SECONDS = 5.0
+# a cycle's ingest may take this share of the cron interval (fetching and its retries), the rest is for dbt and
+# the checks; never less than the floor, so that a schedule of seconds still fetches a page
+INGEST_SHARE_OF_INTERVAL = 0.75
+MIN_INGEST_TIME_LIMIT_SECONDS = 10.0
 
 
 class ChecksFailed(UserpipeError):
@@ -56,6 +60,7 @@ class CycleSettings:
     trigger: str = "local"
     wait_for_lock: bool = False
     lock_timeout_seconds: float | None = None
+    ingest_time_limit: float | None = None  # seconds; None: `ingest`'s default
 
     def __post_init__(self) -> None:
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
@@ -225,8 +230,10 @@ class CycleRunner:
 
     def _ingest(self, record: RunRecord, url: str) -> None:
         from ingestion.pipeline import ingest
+        from ingestion.randomuser.settings import BATCH_TIME_LIMIT_SECONDS
 
-        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url)
+        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url,
+                        time_limit=self.settings.ingest_time_limit or BATCH_TIME_LIMIT_SECONDS)
         record.users_fetched = result.users_fetched
         record.users_new = result.users_new
         self._load_id = result.load_id
@@ -312,6 +319,16 @@ def _wait_until(moment: datetime, stop: StopRequest, on_wait: Callable[[], None]
         if left > step:  # not at the tick yet
             on_wait()
     return bool(stop)
+
+
+def ingest_time_limit(schedule: Schedule) -> float:
+    """How long a cycle's ingest may take on `schedule`: its share of the interval between the next two ticks."""
+    try:
+        first = schedule.next_after()
+        interval = (schedule.next_after(first) - first).total_seconds()
+    except ValueError as exc:  # croniter's errors for a schedule that never fires
+        raise UserpipeError(f"--cron {schedule.expression!r} never fires: {exc}") from None
+    return round(max(MIN_INGEST_TIME_LIMIT_SECONDS, interval * INGEST_SHARE_OF_INTERVAL), 3)
 
 
 def run_cycle(batch_size: int = 10, nat: str | None = None, api_url: str | None = None,

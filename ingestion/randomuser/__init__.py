@@ -21,7 +21,7 @@ from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, fetch_in_order
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, TimeLimit, fetch_in_order
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -46,12 +46,13 @@ def randomuser_source(
     read_timeout: float = settings.READ_TIMEOUT_SECONDS,
     max_attempts: int = settings.MAX_ATTEMPTS,
     moves_stream: bool = True,
+    time_limit: TimeLimit | None = None,
 ) -> DltResource:
     """The users of `plan` from the API at `api_url`; `moves_stream`: the batch is the stream's next one (its end
-    is remembered), not a one-off. Workers, timeouts and attempts can be set in dlt config
-    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
+    is remembered), not a one-off; `time_limit` bounds the fetching (retries included). Workers, timeouts and
+    attempts can be set in dlt config (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    return users(api_url, plan, nat, http, fetch_workers, moves_stream)
+    return users(api_url, plan, nat, http, fetch_workers, moves_stream, time_limit)
 
 
 @dlt.resource(
@@ -63,7 +64,7 @@ def randomuser_source(
     file_format="csv",
 )
 def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int, moves_stream: bool = True) -> Iterator[Any]:
+          fetch_workers: int, moves_stream: bool = True, time_limit: TimeLimit | None = None) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
     into its load package, so the temporary folder is removed at the end."""
     load_id = dlt.current.load_package_state()["load_id"]
@@ -72,7 +73,7 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
             pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
-        fetcher = PageFetcher(api_url, Path(folder), load_id, http)
+        fetcher = PageFetcher(api_url, Path(folder), load_id, http, time_limit)
         fetcher.prepare()
         files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
         for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):

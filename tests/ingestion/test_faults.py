@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 
 import dlt
@@ -11,6 +13,7 @@ import pytest
 from ingestion.pipeline import DLT_CONFIG, ingest
 from ingestion.pipeline import _pipeline as pipeline_for
 from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser.fetching import TimeLimitReached
 from ingestion.randomuser.helpers import BatchPlan, IngestError
 from randomuser_api import Fault, FaultPlan, LocalApi
 from tests.fixtures.api import FaultyApiFactory
@@ -157,3 +160,41 @@ def test_a_load_that_fails_in_the_database_half_way_lands_nothing(database_url: 
     assert no_pending_packages()
     after = ingest(5, api_url=local_api.url)  # the stream state was rolled back with the package
     assert (after.seed, after.first_page, after.users_new) == ("before", 2, 5)
+
+
+@pytest.mark.parametrize("users", [10, 12_000], ids=["one-page-inline", "three-pages-in-workers"])
+def test_a_hanging_api_fails_at_the_batchs_time_limit_and_lands_nothing(
+        database_url: str, faulty_api: FaultyApiFactory, users: int) -> None:
+    ingest(5, seed="before", api_url=faulty_api(None).url)
+    before = raw_snapshot(database_url)
+    api = faulty_api(FaultPlan([Fault("slow", times=-1, delay=120)]))  # answers after 2 minutes
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimitReached, match=r"the batch's time limit of 2 s passed while fetching "
+                                               rf"{re.escape(api.url)} \(seed hang, page \d\)"):
+        ingest(users, seed="hang", api_url=api.url, time_limit=2)
+    elapsed = time.monotonic() - started
+
+    # without the limit: 4 attempts each timing out after 20 s, plus waits (~84 s); a retry's wait may pass it
+    assert elapsed < 2 + settings.MAX_RETRY_DELAY_SECONDS + 20
+    assert raw_snapshot(database_url) == before
+    assert no_pending_packages()
+
+
+def test_an_api_that_times_out_on_every_attempt_says_how_long_each_was_given(
+        database_url: str, faulty_api: FaultyApiFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("SOURCES__RANDOMUSER__READ_TIMEOUT", "0.5")
+    api = faulty_api(FaultPlan([Fault("slow", times=-1, delay=30)]))
+
+    with pytest.raises(IngestError, match=r"timed out \(retried\): 2 attempts, each given 0.5 s to answer"):
+        ingest(10, seed="slow", api_url=api.url, time_limit=None)
+
+    assert raw_snapshot(database_url) == {"tables": []}
+
+
+@pytest.mark.parametrize("limit", [0, -1, "abc", float("nan")])
+def test_a_time_limit_that_is_not_a_positive_number_is_refused(database_url: str, limit: object) -> None:
+    with pytest.raises(IngestError, match="time limit must be"):
+        ingest(10, time_limit=limit)  # type: ignore[arg-type]
+    assert raw_snapshot(database_url) == {"tables": []}

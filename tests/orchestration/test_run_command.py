@@ -17,8 +17,10 @@ import pytest
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import warehouse
 from userpipe.commands import run as run_command
+from userpipe.cycle import ingest_time_limit
 from userpipe.errors import UserpipeError
 from userpipe.runs import CycleLock
+from userpipe.schedule import Schedule
 
 USERPIPE = str(Path(sys.executable).parent / "userpipe")
 UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/none"
@@ -67,6 +69,8 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
     ({"api_url": "http://"}, "API URL must be an http(s) URL"),
     ({"nat": "US,XX"}, "unknown nationality XX"),
     ({"max_cycles": 0}, "--max-cycles must be at least 1, got 0"),
+    ({"time_limit": "0"}, "--time-limit must be more than 0 seconds, got '0'"),
+    ({"time_limit": "soon"}, "--time-limit must be a number of seconds, got 'soon'"),
 ])
 def test_bad_options_are_rejected_before_anything_runs(options: dict[str, object], message: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,10 +89,36 @@ def test_once_exits_1_when_the_cycle_fails(database_url: str, faulty_api: Callab
     assert scalar(database_url, "select trigger || ' ' || status from ops.pipeline_runs") == "manual failed"
 
 
+def test_a_hanging_api_fails_the_cycle_at_its_time_limit_and_lands_nothing(
+        database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("slow", times=-1, delay=120))
+    started = time.monotonic()
+    result = userpipe("run", "--once", "--api-url", api.url, "--time-limit", "2")
+    assert time.monotonic() - started < 90  # without the limit the ingest alone takes ~84 s
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "failed: ingest failed: the batch's time limit of 2 s passed while fetching " in last_line, last_line
+    assert scalar(database_url, "select status from ops.pipeline_runs") == "failed"
+    assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") < 2 + 5 + 20  # type: ignore
+    assert scalar(database_url, "select to_regclass('raw.users')") is None
+
+    one_off = userpipe("ingest", "-n", "5", "--api-url", api.url, "--time-limit", "1.5")
+    assert one_off.returncode == 1
+    assert one_off.stderr.startswith("error: the batch's time limit of 1.5 s passed while fetching ")
+    assert scalar(database_url, "select to_regclass('raw.users')") is None
+
+
+@pytest.mark.parametrize(("cron", "seconds"), [("*/1 * * * *", 45), ("*/10 * * * *", 450),
+                                               ("* * * * * */1", 10)])
+def test_a_cycles_time_limit_is_three_quarters_of_its_interval_and_at_least_10_s(cron: str, seconds: float) -> None:
+    assert ingest_time_limit(Schedule(cron)) == seconds
+
+
 def test_help_lists_the_options() -> None:
     result = userpipe("run", "--help")
     assert result.returncode == 0
-    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles"):
+    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles",
+                   "--time-limit"):
         assert option in result.stdout
 
 

@@ -29,6 +29,9 @@ MaxCycles = Annotated[int | None, typer.Option(
     "--max-cycles", metavar="N", help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
 Plain = Annotated[bool, typer.Option(
     "--plain", help="One line per cycle instead of the live screen (the default without a terminal).")]
+TimeLimit = Annotated[str | None, typer.Option(
+    "--time-limit", metavar="SECONDS", help="Longest a cycle's ingest may take, retries included; past it the "
+    "batch fails and lands nothing (default: 3/4 of the cron interval, at least 10 s).")]
 
 
 def run(
@@ -40,13 +43,14 @@ def run(
     wait: Wait = False,
     max_cycles: MaxCycles = None,
     plain: Plain = False,
+    time_limit: TimeLimit = None,
 ) -> None:
     """Run ingest -> dbt build -> checks now and on every tick of --cron, with a live view of the KPIs.
 
     Ctrl-C or SIGTERM stops after the current step (a second Ctrl-C forces it); every cycle is recorded in
     ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
     """
-    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
+    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, ingest_time_limit, run_loop
     from userpipe.schedule import Schedule
 
     if max_cycles is not None and max_cycles < 1:
@@ -54,7 +58,8 @@ def run(
     schedule = Schedule(cron)
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
-                             wait_for_lock=wait)
+                             wait_for_lock=wait,
+                             ingest_time_limit=parse_time_limit(time_limit) or ingest_time_limit(schedule))
     stop = StopRequest()
     with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
         view = _view(settings, schedule, runner, plain)
@@ -82,6 +87,18 @@ def parse_batch_size(value: str) -> int:
     return size
 
 
+def parse_time_limit(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UserpipeError(f"--time-limit must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise UserpipeError(f"--time-limit must be more than 0 seconds, got {value!r}")
+    return seconds
+
+
 def check_api_url(value: str | None) -> str | None:
     if value is None:
         return None
@@ -102,7 +119,7 @@ def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
     from userpipe import live
 
     header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
-              f"API {runner.api_url}")
+              f"ingest time limit {settings.ingest_time_limit:g} s, API {runner.api_url}")
     return live.choose_view(header, history=_history(runner), plain=True if plain else None,
                             read_kpis=lambda: _kpis(runner))
 
