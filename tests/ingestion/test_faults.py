@@ -143,23 +143,24 @@ def test_a_package_a_killed_run_left_is_dropped_not_loaded(database_url: str, lo
 
 
 def test_a_load_that_fails_in_the_database_half_way_lands_nothing(database_url: str, local_api: LocalApi) -> None:
-    ingest(5, seed="before", api_url=local_api.url)
-    with psycopg.connect(database_url, autocommit=True) as conn:  # the database refuses page 2 of seed "boom"
-        conn.execute("""
+    stream = ingest(5, api_url=local_api.url).seed  # a stream: page 1 of a new seed
+    assert stream.isalnum()
+    with psycopg.connect(database_url, autocommit=True) as conn:  # the database refuses page 3 of the stream
+        conn.execute(f"""
             create function public.refuse_boom() returns trigger language plpgsql as $$
             begin raise exception 'refused by test trigger'; end $$;
             create trigger refuse_boom before insert on raw.users for each row
-            when (new.request_seed = 'boom' and new.request_page = 2) execute function public.refuse_boom();""")
+            when (new.request_seed = '{stream}' and new.request_page = 3) execute function public.refuse_boom();""")
     before = raw_snapshot(database_url)
 
     with pytest.raises(IngestError, match="refused by test trigger") as failure:
-        ingest(5001, seed="boom", api_url=local_api.url)  # page 1's file loads, page 2's fails: undone
+        ingest(5001, api_url=local_api.url)  # pages 2 and 3: page 2's file loads, page 3's fails: undone
 
     assert "\n" not in str(failure.value)
     assert raw_snapshot(database_url) == before
     assert no_pending_packages()
     after = ingest(5, api_url=local_api.url)  # the stream state was rolled back with the package
-    assert (after.seed, after.first_page, after.users_new) == ("before", 2, 5)
+    assert (after.seed, after.first_page, after.users_new) == (stream, 2, 5)
 
 
 @pytest.mark.parametrize("users", [10, 12_000], ids=["one-page-inline", "three-pages-in-workers"])
