@@ -102,8 +102,13 @@ class LiveView:
                          "current step")
         else:
             state = Text("done", style="yellow")
-        return Group(Text(self.header, style="bold"), status.kpis_table(self.kpis),
-                     status.cycles_table(list(self.cycles), wrap_errors=False), state)
+        parts: list[RenderableType] = [Text(self.header, style="bold"), status.kpis_table(self.kpis),
+                                       status.cycles_table(list(self.cycles), wrap_errors=False)]
+        newest = self.cycles[0] if self.cycles else None
+        if newest is not None and newest.error:  # whole here, cut in the table
+            parts.append(Text(f"last cycle ({newest.started_at:%H:%M:%S}, {newest.status}): {newest.error}",
+                              style="red" if newest.status == "failed" else "yellow", overflow="fold"))
+        return Group(*parts, state)
 
     def cycle_started(self) -> None:
         self.running_since = datetime.now(UTC)

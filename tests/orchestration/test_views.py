@@ -78,6 +78,18 @@ def test_a_long_error_is_cut_to_fit_and_the_other_columns_keep_their_width(width
     assert len(shown) >= width - 65  # the error takes the room the other columns leave
 
 
+
+def test_the_newest_cycles_error_is_shown_whole_below_the_table() -> None:
+    failed = finished("failed", LONG_ERROR)
+    assert failed.error is not None
+    out = io.StringIO()
+    view = LiveView("userpipe run", history=[failed, finished("success")],
+                    console=Console(file=out, width=80, color_system=None))
+    view.close()
+    text = " ".join(out.getvalue().split())
+    assert f"last cycle ({failed.started_at:%H:%M:%S}, failed): {' '.join(failed.error.split())}" in text
+
+
 def test_live_view_starts_with_the_cycles_of_the_last_hour_only() -> None:
     old = finished("failed", "interrupted by SIGINT before transform")
     old.run_id, old.started_at = "local-yesterday", old.started_at - timedelta(days=1)
