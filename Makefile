@@ -14,10 +14,12 @@ help: ## List the targets
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "userpipe needs Python 3.11+, found " + sys.version.split()[0])'
+	@echo "==> installing userpipe and its dependencies into $(VENV) (first run only, ~2 min; pip's progress below)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "==> $(VENV) is ready; later runs skip this step"
 
 install: $(STAMP) ## Create .venv and install userpipe with its dependencies
 

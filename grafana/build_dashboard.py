@@ -27,7 +27,8 @@ DATASOURCE_UID = "userpipe-postgres"
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "realtime_user_analytics.json"
 
 DATASOURCE = models.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
-RUN_STATUS_COLOURS = {"success": "green", "running": "blue", "failed": "red", "skipped": "text"}  # userpipe/runs.py
+RUN_STATUS_COLOURS = {"success": "green", "running": "blue", "failed": "red", "interrupted": "orange",
+                      "skipped": "text"}  # userpipe/runs.py STATUSES
 FAILED_CHECK_STATUSES = "('fail', 'error')"  # quality/results.py FAILING_STATUSES
 
 

@@ -22,6 +22,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser.fetching import TimeLimit
 from ingestion.randomuser.helpers import (
     IngestError,
     parse_api_url,
@@ -75,17 +76,21 @@ def ingest(
     api_url: str | None = None,
     database_url: str | None = None,
     page: int | None = None,
+    time_limit: float | str | None = settings.BATCH_TIME_LIMIT_SECONDS,
 ) -> IngestResult:
     """Fetch `batch_size` users and land them in `raw.users`; IngestError (one line) on bad input or failure.
 
-    Without `seed` the batch continues the stream remembered in dlt state (a new seed the first time);
-    without `api_url` a local API is started in-process.
+    Without `seed` the batch continues the stream remembered in dlt state (a new seed the first time) and moves
+    it on; with `seed` it is a one-off: the next batch without a seed continues the stream as if it had not run.
+    Without `api_url` a local API is started in-process. `time_limit`: seconds from the call within which every
+    page must be fetched, retries included (None: no limit beyond the retries'); past it the batch fails.
     """
     size = parse_batch_size(batch_size)
     nats = parse_nationalities(nat)
     given_seed = parse_seed(seed)
     first_page = parse_first_page(page)
     url = parse_api_url(api_url) if api_url else None
+    limit = _time_limit(time_limit)
     started = time.perf_counter()
     pipeline = _pipeline(database_url or warehouse.database_url())
     with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint:
@@ -98,7 +103,8 @@ def ingest(
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
             # run()'s steps without its second sync with the destination (done just above)
-            extract_info = pipeline.extract(randomuser_source(endpoint, plan, nats), loader_file_format="csv")
+            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit)
+            extract_info = pipeline.extract(source, loader_file_format="csv")
             pipeline.normalize()
             load_info = pipeline.load()
         except Exception as exc:
@@ -122,6 +128,19 @@ def ingest(
         api_url=endpoint,
         nat=nats,
     )
+
+
+def _time_limit(seconds: float | str | None) -> TimeLimit | None:
+    """The batch's time limit, starting now; IngestError unless a positive number of seconds."""
+    if seconds is None:
+        return None
+    try:
+        value = float(str(seconds).strip())
+    except ValueError:
+        raise IngestError(f"time limit must be a number of seconds, got {seconds!r}") from None
+    if not 0 < value < float("inf"):
+        raise IngestError(f"time limit must be more than 0 seconds, got {seconds!r}")
+    return TimeLimit.starting_now(value)
 
 
 def _prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:

@@ -2,9 +2,9 @@
 
 Why ephemeral: the suites live in `quality.suite` (reviewed in git), so there is no GX config or suite JSON
 to set up on a fresh machine or to drift from the code; the durable record of every run is ops.check_results.
-The data docs site (HTML) is written to `$USERPIPE_HOME/gx_docs`: it renders the suites and the validation
-results this process still holds (the last `KEEP_VALIDATIONS` runs), so a long-lived orchestrator keeps memory
-and docs build time bounded.
+The data docs site (HTML) is written to `$USERPIPE_HOME/gx_docs`, readable offline (`quality.docs_site`: the
+CDN scripts and styles of GX's pages point at vendored copies), and lists the last `KEEP_RUNS` check runs of
+any process (`quality.docs_history`), so memory and docs build time stay bounded.
 
 great_expectations is imported here only, and only when `gx_project()` is first called.
 """
@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from quality.suite import INGESTION_COUNT, RAW_USERS_BATCH, SUITES, Check
 
+KEEP_RUNS = 100  # check runs (each 3-4 suite validations) listed in the data docs
+
 if TYPE_CHECKING:
     from great_expectations.checkpoint import Checkpoint
     from great_expectations.data_context import AbstractDataContext
 
 DATASOURCE = "userpipe_batch"
 DOCS_SITE = "userpipe_docs"
-KEEP_VALIDATIONS = 40  # validation results kept in memory and in the docs (about 10 cycles of 4 suites)
 
 # The data asset (a DataFrame from quality.batch) each suite validates.
 SUITE_ASSETS = {
@@ -47,6 +48,8 @@ class GxProject:
     checkpoints: dict[str, Checkpoint]
     docs_dir: Path
     lock: threading.Lock = field(default_factory=threading.Lock)  # a GX context serves one run at a time
+    keep_runs: int = KEEP_RUNS
+    site: Any = None  # the docs' SiteBuilder, made once: each new one compiles GX's page templates anew (~0.7 s)
 
     @property
     def docs_index(self) -> Path:
@@ -71,16 +74,13 @@ def _build(docs_dir: Path) -> GxProject:
         ProgressBarsConfig,
     )
 
+    from quality.docs_site import install_vendored_assets
+
     docs_dir.mkdir(parents=True, exist_ok=True)
+    install_vendored_assets(docs_dir)
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        data_docs_sites={
-            DOCS_SITE: {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_how_to_buttons": False},
-            }
-        },
+        data_docs_sites={DOCS_SITE: {"class_name": "SiteBuilder", **_site_config(docs_dir)}},
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
@@ -107,17 +107,36 @@ def _build(docs_dir: Path) -> GxProject:
     return GxProject(context=context, checkpoints=checkpoints, docs_dir=docs_dir)
 
 
+def _site_config(docs_dir: Path) -> dict[str, Any]:
+    """The data docs site: pages written offline-ready by quality.docs_site, no how-to buttons."""
+    return {
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "OfflineSiteBackend", "module_name": "quality.docs_site",
+                          "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_how_to_buttons": False},
+    }
+
+
 def _expectation(gx: Any, check: Check) -> Any:
     expectation_class = getattr(gx.expectations, check.expectation)
     return expectation_class(**check.kwargs, meta={"check": check.name}, notes=check.notes)
 
 
-def trim_validations(project: GxProject, keep: int = KEEP_VALIDATIONS) -> None:
-    """Forget all but the newest `keep` validation results (the docs index drops the forgotten ones)."""
-    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+def build_docs(project: GxProject, validated: list[Any], rendered: list[Any]) -> None:
+    """Record the new validation results `validated` in the history, keep the newest `project.keep_runs` runs,
+    and write the pages of `rendered` (results and their suites) plus the index."""
+    from quality import docs_history
 
+    if not rendered:  # GX would render every page of the store, overwriting kept pages with short results
+        return
     store = project.context.validation_results_store
-    keys = sorted((k for k in store.list_keys() if isinstance(k, ValidationResultIdentifier)),
-                  key=lambda key: str(key.run_id.run_time))
-    for key in keys[:-keep] if keep else keys:
-        store.remove_key(key)
+    docs_history.record(store, project.docs_dir, validated)
+    pruned = docs_history.sync(store, project.docs_dir, project.keep_runs)
+    if project.site is None:
+        from great_expectations.render.renderer.site_builder import SiteBuilder
+
+        project.site = SiteBuilder(data_context=project.context, site_name=DOCS_SITE,
+                                   **_site_config(project.docs_dir))
+    project.site.build(resource_identifiers=rendered)
+    docs_history.remove_empty_folders(project.docs_dir, pruned)
+    docs_history.forget_details(store, [key for key in validated if store.has_key(key)])

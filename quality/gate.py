@@ -156,7 +156,7 @@ def _validate(
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from quality.context import SUITE_ASSETS, trim_validations
+    from quality.context import SUITE_ASSETS, build_docs
 
     frames = {
         "incoming_users_batch": batch.incoming_users,
@@ -168,6 +168,7 @@ def _validate(
         parameters[EXPECTED_ROWS] = expected_rows
     gx_run_id = RunIdentifier(run_name=run_id, run_time=checked_at)
     found: list[CheckResult] = []
+    validated: list[Any] = []
     rendered: list[Any] = []
     for suite_name, checkpoint in project.checkpoints.items():
         if suite_name == INGESTION_COUNT and expected_rows is None:
@@ -178,11 +179,11 @@ def _validate(
             run_id=gx_run_id,
         )
         for identifier, suite_result in outcome.run_results.items():
+            validated.append(identifier)
             rendered += [identifier, ExpectationSuiteIdentifier(name=suite_name)]
             found += sorted((_gx_result(suite_name, r, parameters) for r in suite_result.results),
                             key=lambda result: CHECK_ORDER.get(result.check_name, len(CHECK_ORDER)))
-    trim_validations(project)
-    project.context.build_data_docs(resource_identifiers=rendered)
+    build_docs(project, validated, rendered)
     return found
 
 

@@ -4,7 +4,8 @@
 cycle. A failed step ends its cycle (status `failed`, `error` = the step and its reason) and the next cycle
 starts afresh. Failed checks also make the cycle `failed` (error `checks failed: ...`), but the data they
 looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between steps, never inside
-one. When the database cannot be reached the outcome is kept in memory and written by the next cycle that can.
+one; the cycle it cuts short is recorded as `interrupted`. When the database cannot be reached the outcome is
+kept in memory and written by the next cycle that can.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 5000
 # dlt must not swallow our SIGINT/SIGTERM in its normalize/load steps: we stop *after* the step instead.
 DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
+# between cycles the loop wakes this often (the live view refreshes its KPIs then)
+WAIT_STEP_SECONDS = 5.0
+# a cycle's ingest may take this share of the cron interval (fetching and its retries), the rest is for dbt and
+# the checks; never less than the floor, so that a schedule of seconds still fetches a page
+INGEST_SHARE_OF_INTERVAL = 0.75
+MIN_INGEST_TIME_LIMIT_SECONDS = 10.0
 
 
 class ChecksFailed(UserpipeError):
@@ -53,6 +60,7 @@ class CycleSettings:
     trigger: str = "local"
     wait_for_lock: bool = False
     lock_timeout_seconds: float | None = None
+    ingest_time_limit: float | None = None  # seconds; None: `ingest`'s default
 
     def __post_init__(self) -> None:
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
@@ -179,6 +187,9 @@ class CycleRunner:
             got = lock.acquire(self.settings.lock_timeout_seconds, should_stop=lambda: bool(self.stop))
         else:
             got = lock.try_acquire()
+        if not got and self.stop:
+            record.finish("interrupted", f"interrupted by {self.stop.reason} while waiting for the cycle lock")
+            return False
         if not got:
             record.finish("skipped", "another cycle holds the lock (a `userpipe run` or a Kestra execution)")
             return False
@@ -196,13 +207,13 @@ class CycleRunner:
         }
         for name, step in steps.items():
             if self.stop:
-                record.finish("failed", f"interrupted by {self.stop.reason} before {name}")
+                record.finish("interrupted", f"interrupted by {self.stop.reason} before {name}")
                 return
             started = time.perf_counter()
             try:
                 step(record, url)
             except KeyboardInterrupt:
-                record.finish("failed", f"interrupted: forced stop (second Ctrl-C) during {name}")
+                record.finish("interrupted", f"interrupted: forced stop (second Ctrl-C) during {name}")
                 raise
             except Exception as exc:  # any step failure ends the cycle, recorded with its reason
                 log.info("cycle %s: %s failed: %s", record.run_id, name, exc)
@@ -219,8 +230,10 @@ class CycleRunner:
 
     def _ingest(self, record: RunRecord, url: str) -> None:
         from ingestion.pipeline import ingest
+        from ingestion.randomuser.settings import BATCH_TIME_LIMIT_SECONDS
 
-        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url)
+        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url,
+                        time_limit=self.settings.ingest_time_limit or BATCH_TIME_LIMIT_SECONDS)
         record.users_fetched = result.users_fetched
         record.users_new = result.users_new
         self._load_id = result.load_id
@@ -278,10 +291,13 @@ class CycleRunner:
 
 def run_loop(runner: CycleRunner, schedule: Schedule,
              on_cycle: Callable[[RunRecord, datetime | None], None] = lambda record, next_at: None,
-             on_start: Callable[[], None] = lambda: None, max_cycles: int | None = None) -> list[RunRecord]:
+             on_start: Callable[[], None] = lambda: None, max_cycles: int | None = None,
+             on_wait: Callable[[], None] = lambda: None, wait_step: float = WAIT_STEP_SECONDS) -> list[RunRecord]:
     """Run a cycle now, then at every tick of `schedule`, until stopped or `max_cycles` ran.
 
-    `on_cycle(record, next_at)` sees every outcome with the time of the next cycle (None when the loop ends).
+    `on_cycle(record, next_at)` sees every outcome with the time of the next cycle (None when the loop ends);
+    `on_wait()` is called every `wait_step` seconds while the loop waits for the next tick (never during a
+    cycle), e.g. to refresh what a view shows.
     """
     records: list[RunRecord] = []
     while True:
@@ -291,8 +307,28 @@ def run_loop(runner: CycleRunner, schedule: Schedule,
         last = bool(runner.stop) or (max_cycles is not None and len(records) >= max_cycles)
         next_at = None if last else schedule.next_after()
         on_cycle(record, next_at)
-        if next_at is None or runner.stop.wait((next_at - datetime.now(UTC)).total_seconds()):
+        if next_at is None or _wait_until(next_at, runner.stop, on_wait, wait_step):
             return records
+
+
+def _wait_until(moment: datetime, stop: StopRequest, on_wait: Callable[[], None], step: float) -> bool:
+    """Sleep until `moment`, calling `on_wait` every `step` seconds; True when a stop was requested."""
+    while (left := (moment - datetime.now(UTC)).total_seconds()) > 0:
+        if stop.wait(min(left, step)):
+            return True
+        if left > step:  # not at the tick yet
+            on_wait()
+    return bool(stop)
+
+
+def ingest_time_limit(schedule: Schedule) -> float:
+    """How long a cycle's ingest may take on `schedule`: its share of the interval between the next two ticks."""
+    try:
+        first = schedule.next_after()
+        interval = (schedule.next_after(first) - first).total_seconds()
+    except ValueError as exc:  # croniter's errors for a schedule that never fires
+        raise UserpipeError(f"--cron {schedule.expression!r} never fires: {exc}") from None
+    return round(max(MIN_INGEST_TIME_LIMIT_SECONDS, interval * INGEST_SHARE_OF_INTERVAL), 3)
 
 
 def run_cycle(batch_size: int = 10, nat: str | None = None, api_url: str | None = None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from rich.console import Console, Group, RenderableType
@@ -15,6 +16,7 @@ from userpipe import status
 from userpipe.runs import RunRecord
 
 HISTORY = 10
+HISTORY_WINDOW = timedelta(hours=1)  # recorded cycles older than this are not shown at start
 
 
 class CycleView(Protocol):
@@ -23,6 +25,9 @@ class CycleView(Protocol):
     def cycle_started(self) -> None: ...
 
     def cycle_finished(self, record: RunRecord, kpis: dict[str, Any] | None, next_at: datetime | None) -> None: ...
+
+    def waiting(self) -> None:
+        """Called every few seconds between cycles."""
 
     def close(self) -> None: ...
 
@@ -59,16 +64,28 @@ class PlainView:
     def cycle_finished(self, record: RunRecord, kpis: dict[str, Any] | None, next_at: datetime | None) -> None:
         self.console.print(cycle_line(record, next_at), markup=False, highlight=False)
 
+    def waiting(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
 class LiveView:
-    """A live screen: settings, KPIs from marts.kpis, the last cycles, and what happens next."""
+    """A live screen: settings, KPIs from marts.kpis, the last cycles, and what happens next.
 
-    def __init__(self, header: str, history: list[RunRecord] | None = None, console: Console | None = None) -> None:
+    At start it shows the recorded cycles of the last hour (older failures are history, not the current state).
+    The KPIs come with each cycle's outcome and, between cycles, from `read_kpis` whenever the loop calls
+    `waiting()`: `freshness_lag_seconds` and "last minute" are computed when read, so they move while it waits.
+    """
+
+    def __init__(self, header: str, history: list[RunRecord] | None = None, console: Console | None = None,
+                 read_kpis: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self.header = header
-        self.cycles: deque[RunRecord] = deque((history or [])[:HISTORY], maxlen=HISTORY)
+        self.read_kpis = read_kpis
+        shown_from = datetime.now(UTC) - HISTORY_WINDOW
+        recent = [record for record in history or [] if record.started_at >= shown_from]
+        self.cycles: deque[RunRecord] = deque(recent[:HISTORY], maxlen=HISTORY)
         self.kpis: dict[str, Any] | None = None
         self.next_at: datetime | None = None
         self.running_since: datetime | None = None
@@ -85,8 +102,13 @@ class LiveView:
                          "current step")
         else:
             state = Text("done", style="yellow")
-        return Group(Text(self.header, style="bold"), status.kpis_table(self.kpis),
-                     status.cycles_table(list(self.cycles), wrap_errors=False), state)
+        parts: list[RenderableType] = [Text(self.header, style="bold"), status.kpis_table(self.kpis),
+                                       status.cycles_table(list(self.cycles), wrap_errors=False)]
+        newest = self.cycles[0] if self.cycles else None
+        if newest is not None and newest.error:  # whole here, cut in the table
+            parts.append(Text(f"last cycle ({newest.started_at:%H:%M:%S}, {newest.status}): {newest.error}",
+                              style="red" if newest.status == "failed" else "yellow", overflow="fold"))
+        return Group(*parts, state)
 
     def cycle_started(self) -> None:
         self.running_since = datetime.now(UTC)
@@ -100,12 +122,20 @@ class LiveView:
         self.next_at = next_at
         self.live.refresh()
 
+    def waiting(self) -> None:
+        """Re-read the KPIs (kept as they were when they cannot be read)."""
+        kpis = self.read_kpis() if self.read_kpis is not None else None
+        if kpis is not None:
+            self.kpis = kpis
+            self.live.refresh()
+
     def close(self) -> None:
         self.live.stop()
 
 
-def choose_view(header: str, history: list[RunRecord] | None = None, plain: bool | None = None) -> CycleView:
+def choose_view(header: str, history: list[RunRecord] | None = None, plain: bool | None = None,
+                read_kpis: Callable[[], dict[str, Any] | None] | None = None) -> CycleView:
     """The live screen on a terminal, plain lines otherwise (or when `plain` says so)."""
     if plain is None:
         plain = not sys.stdout.isatty()
-    return PlainView() if plain else LiveView(header, history)
+    return PlainView() if plain else LiveView(header, history, read_kpis=read_kpis)

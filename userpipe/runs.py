@@ -23,7 +23,9 @@ from psycopg.rows import dict_row
 from userpipe import errors, warehouse
 
 TRIGGERS = ("local", "kestra", "manual")
-STATUSES = ("running", "success", "failed", "skipped")
+# `interrupted`: stopped on request (Ctrl-C, SIGTERM) before its steps were done; not a failure of the pipeline
+STATUSES = ("running", "success", "failed", "interrupted", "skipped")
+STATUS_CHECK = "pipeline_runs_status_check"
 CYCLE_LOCK_KEY = int.from_bytes(b"userpipe", "big")  # the bytes of 'userpipe', a fixed bigint
 SCHEMA_LOCK_KEY = CYCLE_LOCK_KEY + 1
 KESTRA_LEASE = timedelta(minutes=10)
@@ -36,7 +38,7 @@ create table if not exists ops.pipeline_runs (
     trigger text not null check (trigger in ({", ".join(f"'{t}'" for t in TRIGGERS)})),
     started_at timestamptz not null,
     ended_at timestamptz,
-    status text not null check (status in ({", ".join(f"'{s}'" for s in STATUSES)})),
+    status text not null constraint {STATUS_CHECK} check (status in ({", ".join(f"'{s}'" for s in STATUSES)})),
     ingest_seconds double precision,
     transform_seconds double precision,
     check_seconds double precision,
@@ -101,10 +103,26 @@ COLUMNS = [f.name for f in fields(RunRecord)]
 
 
 def ensure_table(conn: psycopg.Connection) -> None:
-    """Create ops.pipeline_runs if missing (serialised, so concurrent first runs do not collide)."""
+    """Create ops.pipeline_runs if missing, or bring an older one's status list up to date (serialised, so
+    concurrent first runs do not collide)."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
         conn.execute(DDL)
+        _update_status_check(conn)
+
+
+def _update_status_check(conn: psycopg.Connection) -> None:
+    """A table created by an older userpipe allows fewer statuses (no `interrupted`): widen its check."""
+    row = conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint "
+        "where conrelid = 'ops.pipeline_runs'::regclass and conname = %s",
+        (STATUS_CHECK,),
+    ).fetchone()
+    if row is not None and all(f"'{status}'" in row[0] for status in STATUSES):
+        return
+    allowed = ", ".join(f"'{status}'" for status in STATUSES)
+    conn.execute(f"alter table ops.pipeline_runs drop constraint if exists {STATUS_CHECK}, "
+                 f"add constraint {STATUS_CHECK} check (status in ({allowed}))")
 
 
 def save(conn: psycopg.Connection, record: RunRecord) -> None:
@@ -124,6 +142,12 @@ def load(conn: psycopg.Connection, run_id: str) -> RunRecord | None:
             (run_id,),
         ).fetchone()
     return RunRecord(**row) if row else None
+
+
+def last_success(conn: psycopg.Connection) -> datetime | None:
+    """When the newest successful cycle started, None before the first."""
+    row = conn.execute("select max(started_at) from ops.pipeline_runs where status = 'success'").fetchone()
+    return row[0] if row else None
 
 
 def recent(conn: psycopg.Connection, limit: int = 10) -> list[RunRecord]:

@@ -1,5 +1,8 @@
 """The original system's monitoring in one report: users, latest users, users per minute, cycles, freshness,
 failed checks. Every part is optional: on a fresh database the report says what does not exist yet.
+
+Failed checks are those since the last successful cycle (all of them before the first): once a cycle passes,
+older failures are history (still in ops.check_results, counted in one line) rather than the current state.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +24,8 @@ from userpipe.runs import RunRecord
 
 LATEST_USERS = 10
 PER_MINUTE_WINDOW_MINUTES = 30
+FAILED_CHECKS_SHOWN = 10
+ERROR_MIN_WIDTH = 10  # the error column's width on a narrow terminal (the other columns keep theirs)
 
 
 @dataclass
@@ -33,6 +39,8 @@ class StatusReport:
     last_landed_at: datetime | None = None
     freshness_seconds: float | None = None
     failed_checks: list[dict[str, Any]] = field(default_factory=list)
+    last_success: datetime | None = None  # failed checks older than this are not listed, only counted
+    older_failed_checks: int = 0
     kpis: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
 
@@ -71,18 +79,31 @@ def collect(conn: psycopg.Connection, cycles: int = 10) -> StatusReport:
         report.missing.append("raw.users")
     if exists(conn, "ops.pipeline_runs"):
         report.cycles = runs.recent(conn, cycles)
+        report.last_success = runs.last_success(conn)
     else:
         report.missing.append("ops.pipeline_runs")
     if exists(conn, "ops.check_results"):
-        with conn.cursor(row_factory=dict_row) as cur:
-            report.failed_checks = cur.execute(
-                "select run_id, check_name, source, status, failing_rows, observed_value, checked_at "
-                "from ops.check_results where status in ('fail', 'error') order by checked_at desc limit 10"
-            ).fetchall()
+        _read_failed_checks(conn, report)
     else:
         report.missing.append("ops.check_results")
     report.kpis = read_kpis(conn)
     return report
+
+
+def _read_failed_checks(conn: psycopg.Connection, report: StatusReport) -> None:
+    since = report.last_success
+    with conn.cursor(row_factory=dict_row) as cur:
+        report.failed_checks = cur.execute(
+            "select run_id, check_name, source, status, failing_rows, observed_value, checked_at "
+            "from ops.check_results where status in ('fail', 'error') "
+            "and (%(since)s::timestamptz is null or checked_at > %(since)s) "
+            "order by checked_at desc limit %(limit)s",
+            {"since": since, "limit": FAILED_CHECKS_SHOWN},
+        ).fetchall()
+    if since is not None:
+        row = conn.execute("select count(*) from ops.check_results where status in ('fail', 'error') "
+                           "and checked_at <= %s", (since,)).fetchone()
+        report.older_failed_checks = int(row[0]) if row else 0
 
 
 def _read_users(conn: psycopg.Connection, report: StatusReport) -> None:
@@ -114,17 +135,22 @@ def seconds_text(value: float | None) -> str:
 
 def cycles_table(cycles: list[RunRecord], title: str = "Last cycles (UTC; users new/fetched; seconds per step)",
                  wrap_errors: bool = True) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+    """The cycles, newest first. Only the `error` column gives way to the terminal's width (the others never
+    wrap nor shrink): folded over several lines when `wrap_errors`, else cut to one line ending in `…`."""
+    table = Table(title=title, title_justify="left", expand=False, box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
     for column in ("started", "trigger", "status", "users", "ingest", "dbt", "check", "total"):
         table.add_column(column, no_wrap=True)
-    table.add_column("error", overflow="fold" if wrap_errors else "ellipsis", no_wrap=not wrap_errors)
-    styles = {"success": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}
+    # a wrappable column is the one rich narrows first; a cell that must stay one line says so itself
+    table.add_column("error", overflow="fold", min_width=ERROR_MIN_WIDTH)
+    styles = {"success": "green", "failed": "red", "interrupted": "magenta", "skipped": "yellow", "running": "cyan"}
     for run in cycles:
         users = "-" if run.users_fetched is None else f"{run.users_new}/{run.users_fetched}"
         table.add_row(
             f"{run.started_at:%H:%M:%S}", run.trigger, Text(run.status, style=styles.get(run.status, "")),
             users, _number(run.ingest_seconds), _number(run.transform_seconds), _number(run.check_seconds),
-            _number(run.seconds), run.error or "",
+            _number(run.seconds),
+            Text(run.error or "") if wrap_errors else Text(run.error or "", no_wrap=True, overflow="ellipsis"),
         )
     return table
 
@@ -187,8 +213,10 @@ def render(report: StatusReport) -> RenderableType:
         parts.append(per_minute)
     if report.cycles:
         parts.append(cycles_table(report.cycles))
+    since = (f"since the last successful cycle ({report.last_success:%Y-%m-%d %H:%M:%S %Z})"
+             if report.last_success else "(no successful cycle yet)")
     if report.failed_checks:
-        checks = Table(title="Failed checks (latest 10)", title_justify="left")
+        checks = Table(title=f"Failed checks {since}, latest {FAILED_CHECKS_SHOWN}", title_justify="left")
         for column in ("checked_at", "run_id", "source", "check", "status", "failing rows", "observed"):
             checks.add_column(column, overflow="fold")
         for check in report.failed_checks:
@@ -197,7 +225,10 @@ def render(report: StatusReport) -> RenderableType:
                            str(check["observed_value"] or ""))
         parts.append(checks)
     elif "ops.check_results" not in report.missing:
-        parts.append(Text("Failed checks: none", style="green"))
+        parts.append(Text(f"Failed checks: none {since}", style="green"))
+    if report.older_failed_checks:
+        parts.append(Text(f"{report.older_failed_checks} failed check(s) before the last successful cycle are "
+                          "history (ops.check_results)", style="dim"))
     if report.missing:
         parts.append(Text(f"Not created yet: {', '.join(report.missing)}", style="dim"))
     return Group(*parts)

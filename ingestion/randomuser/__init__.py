@@ -5,7 +5,7 @@ checked, stripped of the users' credential fields and written as csv files that 
 package and COPYs into `raw.users` (no per-row normalisation). A user is landed once: uuids already in
 `raw.users` or earlier in the batch are dropped before the load, and a UNIQUE index on `uuid` backs that up.
 The source state remembers the stream (seed, next page) so a batch without a seed continues where the last
-one stopped.
+one stopped; a batch given its own seed is a one-off that leaves the stream where it was.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, fetch_in_order
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, TimeLimit, fetch_in_order
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -45,11 +45,14 @@ def randomuser_source(
     connect_timeout: float = settings.CONNECT_TIMEOUT_SECONDS,
     read_timeout: float = settings.READ_TIMEOUT_SECONDS,
     max_attempts: int = settings.MAX_ATTEMPTS,
+    moves_stream: bool = True,
+    time_limit: TimeLimit | None = None,
 ) -> DltResource:
-    """The users of `plan` from the API at `api_url`. Workers, timeouts and attempts can be set in dlt config
-    (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
+    """The users of `plan` from the API at `api_url`; `moves_stream`: the batch is the stream's next one (its end
+    is remembered), not a one-off; `time_limit` bounds the fetching (retries included). Workers, timeouts and
+    attempts can be set in dlt config (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    return users(api_url, plan, nat, http, fetch_workers)
+    return users(api_url, plan, nat, http, fetch_workers, moves_stream, time_limit)
 
 
 @dlt.resource(
@@ -61,7 +64,7 @@ def randomuser_source(
     file_format="csv",
 )
 def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int) -> Iterator[Any]:
+          fetch_workers: int, moves_stream: bool = True, time_limit: TimeLimit | None = None) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
     into its load package, so the temporary folder is removed at the end."""
     load_id = dlt.current.load_package_state()["load_id"]
@@ -70,7 +73,7 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
             pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
-        fetcher = PageFetcher(api_url, Path(folder), load_id, http)
+        fetcher = PageFetcher(api_url, Path(folder), load_id, http, time_limit)
         fetcher.prepare()
         files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
         for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):
@@ -80,7 +83,8 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
                 yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
         if done := files.flush():
             yield dlt.mark.with_file_import(str(done[0]), "csv", done[1])
-    dlt.current.source_state()[settings.STREAM_STATE_KEY] = {"seed": plan.seed, "next_page": plan.last_page + 1}
+    if moves_stream:
+        dlt.current.source_state()[settings.STREAM_STATE_KEY] = {"seed": plan.seed, "next_page": plan.last_page + 1}
 
 
 def _new_users(uuids: list[str], known: set[str], seen: set[str]) -> list[bool] | None:

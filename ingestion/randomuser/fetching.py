@@ -4,12 +4,18 @@ Parsing a 5000-user page is CPU work that holds the GIL, so pages are handled in
 (`fetch_workers`, default 2): each fetches its page over HTTP (dlt's retrying client), strips the credentials
 and writes the csv file; the parent only receives the file's path and the page's uuids. A single page, or
 `fetch_workers=1`, runs inline without any process.
+
+A batch may have a time limit (`TimeLimit`): every attempt at a page, first try and retries alike, is given at
+most the time left until the batch's deadline (a requests transport adapter enforces it), and once it has passed
+the page fails with `TimeLimitReached` instead of being retried. A retry's wait (at most
+`settings.MAX_RETRY_DELAY_SECONDS`) can run past the deadline; the attempt after it cannot.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,9 +23,63 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+from requests.adapters import HTTPAdapter
+
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import page_csv
-from ingestion.randomuser.helpers import PageRequest, fetch_page, parse_page
+from ingestion.randomuser.helpers import IngestError, PageRequest, fetch_page, parse_page
+
+
+class TimeLimitReached(IngestError):
+    """The batch's time limit passed before a page was fetched."""
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A batch's bound on fetching: `seconds` from its start, i.e. until `deadline` (time.monotonic(), one clock
+    for the forked workers too)."""
+
+    seconds: float
+    deadline: float
+
+    @classmethod
+    def starting_now(cls, seconds: float) -> TimeLimit:
+        return cls(seconds, time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def reached(self, where: str) -> TimeLimitReached:
+        return TimeLimitReached(f"the batch's time limit of {self.seconds:g} s passed while fetching {where} "
+                                "(the API is too slow or keeps failing); nothing landed")
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests transport adapter (it sends every attempt of the retrying client) that caps an attempt's
+    timeouts at the time left to `limit` and refuses an attempt once none is left."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limit: TimeLimit | None = None
+        self.where = "a page"
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        limit = self.limit
+        if limit is None:
+            return super().send(request, stream, timeout, verify, cert, proxies)
+        left = limit.left()
+        if left <= 0:
+            raise limit.reached(self.where)
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        capped = (min(connect or left, left), min(read or left, left))
+        try:
+            return super().send(request, stream, capped, verify, cert, proxies)
+        except (requests.Timeout, requests.ConnectionError):
+            if limit.left() <= 0:
+                raise limit.reached(self.where) from None
+            raise
 
 
 @dataclass(frozen=True)
@@ -47,6 +107,7 @@ class PageFetcher:
     folder: Path
     load_id: str
     http: HttpSettings
+    limit: TimeLimit | None = None
 
     def prepare(self) -> None:
         """Create this process's client before workers are forked: the first client of a process costs ~20 ms
@@ -54,7 +115,14 @@ class PageFetcher:
         _client(self.http)
 
     def __call__(self, request: PageRequest) -> PageFile:
-        body = fetch_page(_client(self.http), self.api_url, request)
+        session = _session(self.http, self.limit, f"{self.api_url} (seed {request.seed}, page {request.page})")
+        try:
+            body = fetch_page(session, self.api_url, request)
+        except IngestError as exc:
+            if not isinstance(exc.__cause__, requests.Timeout):
+                raise
+            raise IngestError(f"{exc}: {self.http.max_attempts} attempts, each given "
+                              f"{self.http.read_timeout:g} s to answer") from exc
         page = parse_page(body, request, self.api_url)
         path = self.folder / f"page-{request.page}.csv"
         path.write_bytes(page_csv(page, self.load_id))
@@ -77,6 +145,18 @@ def _client(http: HttpSettings) -> Any:
             request_max_retry_delay=settings.MAX_RETRY_DELAY_SECONDS,
         )
     return _clients[key]
+
+
+def _session(http: HttpSettings, limit: TimeLimit | None, where: str) -> Any:
+    """This thread's session of the retrying client, its attempts bounded by `limit`."""
+    session = _client(http).session
+    adapter = session.get_adapter("http://")
+    if not isinstance(adapter, DeadlineAdapter):
+        adapter = DeadlineAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    adapter.limit, adapter.where = limit, where
+    return session
 
 
 def fetch_in_order(fetch: Callable[[PageRequest], PageFile], requests: list[PageRequest],

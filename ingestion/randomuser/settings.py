@@ -28,6 +28,9 @@ READ_TIMEOUT_SECONDS = 20.0  # a 5000-user page of the public API can take a few
 MAX_ATTEMPTS = 4  # first try + 3 retries on 429, 5xx, connection errors and timeouts
 BACKOFF_FACTOR = 0.5  # waits 0.5, 1, 2 s (or Retry-After)
 MAX_RETRY_DELAY_SECONDS = 5.0  # Retry-After is honoured up to this many seconds
+# a batch's pages must be fetched within this many seconds, retries included (`userpipe ingest`'s default;
+# `userpipe run` derives its own from the cron interval)
+BATCH_TIME_LIMIT_SECONDS = 300.0
 
 # pages fetched, parsed and written at once, in worker processes (1 = inline)
 FETCH_WORKERS = 2

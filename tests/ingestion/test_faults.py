@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 
 import dlt
@@ -11,6 +13,7 @@ import pytest
 from ingestion.pipeline import DLT_CONFIG, ingest
 from ingestion.pipeline import _pipeline as pipeline_for
 from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser.fetching import TimeLimitReached
 from ingestion.randomuser.helpers import BatchPlan, IngestError
 from randomuser_api import Fault, FaultPlan, LocalApi
 from tests.fixtures.api import FaultyApiFactory
@@ -140,20 +143,59 @@ def test_a_package_a_killed_run_left_is_dropped_not_loaded(database_url: str, lo
 
 
 def test_a_load_that_fails_in_the_database_half_way_lands_nothing(database_url: str, local_api: LocalApi) -> None:
-    ingest(5, seed="before", api_url=local_api.url)
-    with psycopg.connect(database_url, autocommit=True) as conn:  # the database refuses page 2 of seed "boom"
-        conn.execute("""
+    stream = ingest(5, api_url=local_api.url).seed  # a stream: page 1 of a new seed
+    assert stream.isalnum()
+    with psycopg.connect(database_url, autocommit=True) as conn:  # the database refuses page 3 of the stream
+        conn.execute(f"""
             create function public.refuse_boom() returns trigger language plpgsql as $$
             begin raise exception 'refused by test trigger'; end $$;
             create trigger refuse_boom before insert on raw.users for each row
-            when (new.request_seed = 'boom' and new.request_page = 2) execute function public.refuse_boom();""")
+            when (new.request_seed = '{stream}' and new.request_page = 3) execute function public.refuse_boom();""")
     before = raw_snapshot(database_url)
 
     with pytest.raises(IngestError, match="refused by test trigger") as failure:
-        ingest(5001, seed="boom", api_url=local_api.url)  # page 1's file loads, page 2's fails: undone
+        ingest(5001, api_url=local_api.url)  # pages 2 and 3: page 2's file loads, page 3's fails: undone
 
     assert "\n" not in str(failure.value)
     assert raw_snapshot(database_url) == before
     assert no_pending_packages()
     after = ingest(5, api_url=local_api.url)  # the stream state was rolled back with the package
-    assert (after.seed, after.first_page, after.users_new) == ("before", 2, 5)
+    assert (after.seed, after.first_page, after.users_new) == (stream, 2, 5)
+
+
+@pytest.mark.parametrize("users", [10, 12_000], ids=["one-page-inline", "three-pages-in-workers"])
+def test_a_hanging_api_fails_at_the_batchs_time_limit_and_lands_nothing(
+        database_url: str, faulty_api: FaultyApiFactory, users: int) -> None:
+    ingest(5, seed="before", api_url=faulty_api(None).url)
+    before = raw_snapshot(database_url)
+    api = faulty_api(FaultPlan([Fault("slow", times=-1, delay=120)]))  # answers after 2 minutes
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimitReached, match=r"the batch's time limit of 2 s passed while fetching "
+                                               rf"{re.escape(api.url)} \(seed hang, page \d\)"):
+        ingest(users, seed="hang", api_url=api.url, time_limit=2)
+    elapsed = time.monotonic() - started
+
+    # without the limit: 4 attempts each timing out after 20 s, plus waits (~84 s); a retry's wait may pass it
+    assert elapsed < 2 + settings.MAX_RETRY_DELAY_SECONDS + 20
+    assert raw_snapshot(database_url) == before
+    assert no_pending_packages()
+
+
+def test_an_api_that_times_out_on_every_attempt_says_how_long_each_was_given(
+        database_url: str, faulty_api: FaultyApiFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__RANDOMUSER__MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("SOURCES__RANDOMUSER__READ_TIMEOUT", "0.5")
+    api = faulty_api(FaultPlan([Fault("slow", times=-1, delay=30)]))
+
+    with pytest.raises(IngestError, match=r"timed out \(retried\): 2 attempts, each given 0.5 s to answer"):
+        ingest(10, seed="slow", api_url=api.url, time_limit=None)
+
+    assert raw_snapshot(database_url) == {"tables": []}
+
+
+@pytest.mark.parametrize("limit", [0, -1, "abc", float("nan")])
+def test_a_time_limit_that_is_not_a_positive_number_is_refused(database_url: str, limit: object) -> None:
+    with pytest.raises(IngestError, match="time limit must be"):
+        ingest(10, time_limit=limit)  # type: ignore[arg-type]
+    assert raw_snapshot(database_url) == {"tables": []}

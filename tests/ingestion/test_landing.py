@@ -101,20 +101,23 @@ def test_landing_the_same_users_again_adds_nothing_and_keeps_the_first_row(
         (wider.load_id, 30), (first.load_id, 50)]
 
 
-def test_a_batch_without_seed_continues_the_stream(database_url: str, local_api: LocalApi) -> None:
+def test_a_batch_without_seed_continues_the_stream_and_a_seeded_one_does_not_move_it(
+        database_url: str, local_api: LocalApi) -> None:
     first = ingest(7, api_url=local_api.url)
     second = ingest(7, api_url=local_api.url)
     chosen = ingest(7, seed="other", api_url=local_api.url)
+    again = ingest(7, seed="other", api_url=local_api.url)
     after_chosen = ingest(7, api_url=local_api.url)
 
     assert len(first.seed) == 16
     assert (second.seed, second.first_page) == (first.seed, 2)
     assert (chosen.seed, chosen.first_page) == ("other", 1)
-    assert (after_chosen.seed, after_chosen.first_page) == ("other", 2)
+    assert (again.seed, again.first_page, again.users_new) == ("other", 1, 0)  # the same one-off batch again
+    assert (after_chosen.seed, after_chosen.first_page) == (first.seed, 3)
     assert scalar(database_url, "select count(*) from raw.users") == 28
     assert query(database_url, "select request_seed, request_page, count(*) from raw.users group by 1, 2 "
                                "order by 1, 2") == sorted([
-        (first.seed, 1, 7), (first.seed, 2, 7), ("other", 1, 7), ("other", 2, 7)])
+        (first.seed, 1, 7), (first.seed, 2, 7), (first.seed, 3, 7), ("other", 1, 7)])
 
 
 def test_batches_span_pages_of_at_most_5000(database_url: str, local_api: LocalApi) -> None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import requests
+from rich.console import Console
 
 from randomuser_api import FaultPlan, LocalApi
-from userpipe import runs
+from userpipe import runs, status
 from userpipe.cycle import CycleRunner, CycleSettings, run_loop
 from userpipe.errors import UserpipeError
+from userpipe.live import LiveView
 from userpipe.runs import CycleLock, RunRecord
 from userpipe.schedule import Schedule
 
@@ -113,3 +120,73 @@ def test_failed_checks_fail_the_cycle_but_keep_the_data(database_url: str,
     failing = rows(database_url, f"select check_name from ops.check_results where run_id = '{record.run_id}' "
                                  "and status = 'fail'")
     assert any("email" in name for (name,) in failing)
+
+
+class SoonAfter(Schedule):
+    """A schedule whose next tick is `seconds` after the moment asked about (the loop's waits, made exact)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("* * * * *")
+        self.seconds = seconds
+
+    def next_after(self, moment: datetime | None = None) -> datetime:
+        return (moment or datetime.now(UTC)) + timedelta(seconds=self.seconds)
+
+
+def test_live_view_refreshes_kpis_while_waiting_and_never_during_a_cycle(database_url: str,
+                                                                        local_api: LocalApi) -> None:
+    in_cycle = threading.Event()
+    waits_in_cycle: list[float] = []
+    shown: list[float] = []
+    screen = io.StringIO()
+
+    def read_kpis() -> dict[str, Any] | None:
+        with psycopg.connect(database_url) as conn:
+            return status.read_kpis(conn)
+
+    view = LiveView("userpipe run", console=Console(file=screen, width=120, color_system=None),
+                    read_kpis=read_kpis)
+
+    def on_wait() -> None:
+        if in_cycle.is_set():
+            waits_in_cycle.append(time.monotonic())
+        view.waiting()
+        assert view.kpis is not None
+        lag = float(view.kpis["freshness_lag_seconds"])
+        rendered = io.StringIO()
+        Console(file=rendered, width=120, color_system=None).print(view)
+        kpi_row = next(line for line in rendered.getvalue().splitlines() if line.startswith("│"))
+        assert f"{lag:.1f}" in kpi_row.split("│")[5], kpi_row  # the "Freshness lag (s)" cell
+        shown.append(lag)
+
+    def on_start() -> None:
+        in_cycle.set()
+        view.cycle_started()
+
+    def on_cycle(record: RunRecord, next_at: datetime | None) -> None:
+        in_cycle.clear()
+        view.cycle_finished(record, read_kpis(), next_at)
+
+    with CycleRunner(CycleSettings(api_url=local_api.url)) as runner:
+        records = run_loop(runner, SoonAfter(1.5), on_cycle=on_cycle, on_start=on_start, on_wait=on_wait,
+                           wait_step=0.3, max_cycles=2)
+    view.close()
+    assert [r.status for r in records] == ["success", "success"], [r.error for r in records]
+    assert not waits_in_cycle
+    assert len(shown) >= 2  # at least once per wait (1.5 s in steps of 0.3 s)
+    assert shown == sorted(shown) and shown[-1] > shown[0]  # the lag grows while nothing lands
+
+
+def test_a_seeded_one_off_ingest_between_cycles_does_not_move_their_stream(database_url: str,
+                                                                            local_api: LocalApi) -> None:
+    userpipe = str(Path(sys.executable).parent / "userpipe")
+    with CycleRunner(CycleSettings(batch_size=5, api_url=local_api.url)) as runner:
+        first = runner.run_cycle()
+        one_off = subprocess.run([userpipe, "ingest", "-n", "3", "--seed", "oneoff", "--api-url", local_api.url],
+                                 capture_output=True, text=True, timeout=180, check=False)
+        second = runner.run_cycle()
+    assert one_off.returncode == 0, one_off.stderr
+    assert (first.status, second.status) == ("success", "success"), (first.error, second.error)
+    landed = rows(database_url, "select request_seed, request_page, count(*) from raw.users group by 1, 2")
+    (stream,) = {seed for seed, _, _ in landed} - {"oneoff"}
+    assert sorted(landed) == sorted([(stream, 1, 5), (stream, 2, 5), ("oneoff", 1, 3)])

@@ -17,8 +17,10 @@ import pytest
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import warehouse
 from userpipe.commands import run as run_command
+from userpipe.cycle import ingest_time_limit
 from userpipe.errors import UserpipeError
 from userpipe.runs import CycleLock
+from userpipe.schedule import Schedule
 
 USERPIPE = str(Path(sys.executable).parent / "userpipe")
 UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/none"
@@ -73,6 +75,8 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
     ({"nat": "US,"}, "--nat 'US,' has an empty code"),
     ({"nat": " "}, "--nat ' ' has an empty code"),
     ({"max_cycles": 0}, "--max-cycles must be at least 1, got 0"),
+    ({"time_limit": "0"}, "--time-limit must be more than 0 seconds, got '0'"),
+    ({"time_limit": "soon"}, "--time-limit must be a number of seconds, got 'soon'"),
 ])
 def test_bad_options_are_rejected_before_anything_runs(options: dict[str, object], message: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,10 +95,36 @@ def test_once_exits_1_when_the_cycle_fails(database_url: str, faulty_api: Callab
     assert scalar(database_url, "select trigger || ' ' || status from ops.pipeline_runs") == "manual failed"
 
 
+def test_a_hanging_api_fails_the_cycle_at_its_time_limit_and_lands_nothing(
+        database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
+    api = faulty_api(FaultPlan.of("slow", times=-1, delay=120))
+    started = time.monotonic()
+    result = userpipe("run", "--once", "--api-url", api.url, "--time-limit", "2")
+    assert time.monotonic() - started < 90  # without the limit the ingest alone takes ~84 s
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "failed: ingest failed: the batch's time limit of 2 s passed while fetching " in last_line, last_line
+    assert scalar(database_url, "select status from ops.pipeline_runs") == "failed"
+    assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") < 2 + 5 + 20  # type: ignore
+    assert scalar(database_url, "select to_regclass('raw.users')") is None
+
+    one_off = userpipe("ingest", "-n", "5", "--api-url", api.url, "--time-limit", "1.5")
+    assert one_off.returncode == 1
+    assert one_off.stderr.startswith("error: the batch's time limit of 1.5 s passed while fetching ")
+    assert scalar(database_url, "select to_regclass('raw.users')") is None
+
+
+@pytest.mark.parametrize(("cron", "seconds"), [("*/1 * * * *", 45), ("*/10 * * * *", 450),
+                                               ("* * * * * */1", 10)])
+def test_a_cycles_time_limit_is_three_quarters_of_its_interval_and_at_least_10_s(cron: str, seconds: float) -> None:
+    assert ingest_time_limit(Schedule(cron)) == seconds
+
+
 def test_help_lists_the_options() -> None:
     result = userpipe("run", "--help")
     assert result.returncode == 0
-    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles", "--plain"):
+    for option in ("--cron", "--batch-size", "--once", "--api-url", "--nat", "--wait", "--max-cycles", "--plain",
+                   "--time-limit"):
         assert option in result.stdout
 
 
@@ -119,24 +149,26 @@ def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, loca
     assert status.returncode == 0, status.stderr
     assert "Total users: 10" in status.stdout
     assert "Latest 10 users" in status.stdout and "Users per minute" in status.stdout
-    assert status.stdout.count("success") == 2 and "Failed checks: none" in status.stdout
+    assert status.stdout.count(" success ") == 2 and "Failed checks: none" in status.stdout
 
 
-def test_sigterm_during_ingest_finishes_the_batch_then_stops(database_url: str,
-                                                             faulty_api: Callable[..., LocalApi]) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_during_ingest_finishes_the_batch_then_stops_as_interrupted(
+        stop: signal.Signals, database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
     api = faulty_api(FaultPlan.of("slow", times=1, delay=4.0))
     process = subprocess.Popen([USERPIPE, "run", "--plain", "--api-url", api.url], text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
         wait_for(lambda: run_status(database_url) == "running")
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         stdout, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 0, stderr
-    assert "interrupted by SIGTERM before transform" in stdout
-    assert "stopped by SIGTERM after 1 cycle(s)" in stderr
-    assert scalar(database_url, "select status || ' ' || users_new from ops.pipeline_runs") == "failed 10"
+    assert " | interrupted | users 10 new of 10 | " in stdout
+    assert f"interrupted by {stop.name} before transform" in stdout
+    assert f"stopped by {stop.name} after 1 cycle(s)" in stderr
+    assert scalar(database_url, "select status || ' ' || users_new from ops.pipeline_runs") == "interrupted 10"
     assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") >= 3.0  # type: ignore[operator]
     assert scalar(database_url, "select count(*) from raw.users") == 10  # the whole batch, never half
     assert scalar(database_url, "select to_regclass('public.incoming_users')") is None  # no step after it

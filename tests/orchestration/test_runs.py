@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -90,3 +92,51 @@ def test_abandoned_rows_are_closed_and_kestra_leases_expire(conn: psycopg.Connec
     kestra.finish("success")
     runs.save(conn, kestra)
     assert runs.active_kestra_run(conn) is None  # the old one is past its lease
+
+
+OLDER_DDL = """
+create schema ops;
+create table ops.pipeline_runs (
+    run_id text primary key,
+    trigger text not null check (trigger in ('local', 'kestra', 'manual')),
+    started_at timestamptz not null,
+    ended_at timestamptz,
+    status text not null check (status in ('running', 'success', 'failed', 'skipped')),
+    ingest_seconds double precision,
+    transform_seconds double precision,
+    check_seconds double precision,
+    users_fetched integer,
+    users_new integer,
+    error text
+);
+"""
+
+
+def test_a_table_made_by_an_older_userpipe_takes_the_interrupted_status(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(OLDER_DDL)
+        kept = RunRecord.start("local")
+        kept.finish("failed", "ingest failed: x")
+        runs.save(conn, kept)
+        runs.ensure_table(conn)
+        stopped = RunRecord.start("local")
+        stopped.finish("interrupted", "interrupted by SIGINT before transform")
+        runs.save(conn, stopped)
+        definition = conn.execute("select pg_get_constraintdef(oid) from pg_constraint "
+                                  "where conname = %s", (runs.STATUS_CHECK,)).fetchone()
+        runs.ensure_table(conn)  # up to date: nothing to change
+        assert conn.execute("select pg_get_constraintdef(oid) from pg_constraint "
+                            "where conname = %s", (runs.STATUS_CHECK,)).fetchone() == definition
+        assert [(r.run_id, r.status) for r in runs.recent(conn)] == [(stopped.run_id, "interrupted"),
+                                                                    (kept.run_id, "failed")]
+        bogus = RunRecord.start("local")
+        bogus.status = "exploded"
+        with pytest.raises(psycopg.errors.CheckViolation):
+            runs.save(conn, bogus)
+
+
+def test_the_dashboards_last_status_panel_knows_every_status() -> None:
+    board = json.loads((Path(__file__).parents[2] / "grafana/dashboards/realtime_user_analytics.json").read_text())
+    panel = next(p for p in board["panels"] if p.get("title") == "Last Cycle Status")
+    mapped = {status for mapping in panel["fieldConfig"]["defaults"]["mappings"] for status in mapping["options"]}
+    assert mapped == set(runs.STATUSES)

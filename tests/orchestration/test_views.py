@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from rich.console import Console
 
 from userpipe.live import LiveView, PlainView, cycle_line
@@ -49,3 +50,52 @@ def test_live_view_shows_kpis_cycles_and_next_run() -> None:
     rendered = out.getvalue()
     for part in ("userpipe run - cron", "Total users", "42", "44.5", "success", "failed", "next run at"):
         assert part in rendered, part
+
+
+LONG_ERROR = "ingest failed: " + "API http://127.0.0.1:4242/api/ (seed 0123456789abcdef, page 7) timed out; " * 8
+
+
+@pytest.mark.parametrize("width", [80, 120, 160])
+def test_a_long_error_is_cut_to_fit_and_the_other_columns_keep_their_width(width: int) -> None:
+    history = [finished("success") for _ in range(9)]
+    history.insert(3, finished("failed", LONG_ERROR))
+    out = io.StringIO()
+    view = LiveView("userpipe run", history=history, console=Console(file=out, width=width, color_system=None))
+    view.close()  # a console that is no terminal gets the screen once, when the view closes
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines)
+    header = next(line for line in lines if "started" in line)
+    assert header.split()[:9] == ["started", "trigger", "status", "users", "ingest", "dbt", "check", "total",
+                                  "error"]
+    rows = [line for line in lines if line.strip().startswith(f"{history[0].started_at:%H:%M:%S}")]
+    assert len(rows) == 10  # one line per cycle: the error is not folded
+    for row in rows:
+        assert row.split()[1:8] == ["local", "failed" if "ingest failed" in row else "success", "9/10",
+                                    "1.0", "2.5", "3.2", f"{history[0].seconds:.1f}"], row
+    failed = next(row for row in rows if "failed" in row.split()[2])
+    shown = failed[failed.index("ingest failed:"):].rstrip()
+    assert shown.endswith("…") and LONG_ERROR.startswith(shown[:-1])
+    assert len(shown) >= width - 65  # the error takes the room the other columns leave
+
+
+
+def test_the_newest_cycles_error_is_shown_whole_below_the_table() -> None:
+    failed = finished("failed", LONG_ERROR)
+    assert failed.error is not None
+    out = io.StringIO()
+    view = LiveView("userpipe run", history=[failed, finished("success")],
+                    console=Console(file=out, width=80, color_system=None))
+    view.close()
+    text = " ".join(out.getvalue().split())
+    assert f"last cycle ({failed.started_at:%H:%M:%S}, failed): {' '.join(failed.error.split())}" in text
+
+
+def test_live_view_starts_with_the_cycles_of_the_last_hour_only() -> None:
+    old = finished("failed", "interrupted by SIGINT before transform")
+    old.run_id, old.started_at = "local-yesterday", old.started_at - timedelta(days=1)
+    recent = finished("success")
+    out = io.StringIO()
+    view = LiveView("userpipe run", history=[recent, old], console=Console(file=out, width=160, color_system=None))
+    view.close()
+    assert [r.run_id for r in view.cycles] == [recent.run_id]
+    assert "interrupted by SIGINT" not in out.getvalue()

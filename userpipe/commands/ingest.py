@@ -23,9 +23,13 @@ ApiUrl = Annotated[str | None, typer.Option(
     "--api-url", metavar="URL", help="A randomuser-compatible API, e.g. https://randomuser.me/api/ "
     "(default: our local API, started in-process).")]
 
+TimeLimit = Annotated[str | None, typer.Option(
+    "--time-limit", metavar="SECONDS", help="Longest the fetching may take, retries included; past it the batch "
+    "fails and lands nothing (default: 300).")]
+
 
 def ingest(batch_size: BatchSize = "10", seed: Seed = None, page: Page = None, nat: Nat = None,
-           api_url: ApiUrl = None) -> None:
+           api_url: ApiUrl = None, time_limit: TimeLimit = None) -> None:
     """Fetch N users and land them in raw.users (a user landed before keeps its first row)."""
     from ingestion.pipeline import ingest as ingest_batch
     from ingestion.randomuser.helpers import IngestError
@@ -34,7 +38,8 @@ def ingest(batch_size: BatchSize = "10", seed: Seed = None, page: Page = None, n
         first_page = int(page) if page is not None else None
     except ValueError:
         raise IngestError(f"page must be a whole number, got {page!r}") from None
-    result = ingest_batch(batch_size, seed=seed, nat=nat, api_url=api_url, page=first_page)
+    limit = {} if time_limit is None else {"time_limit": time_limit}
+    result = ingest_batch(batch_size, seed=seed, nat=nat, api_url=api_url, page=first_page, **limit)
     console = Console(highlight=False, soft_wrap=True)
     load = f"load {result.load_id}" if result.load_id else "nothing new to load"
     console.print(

@@ -29,6 +29,9 @@ MaxCycles = Annotated[int | None, typer.Option(
     "--max-cycles", metavar="N", help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
 Plain = Annotated[bool, typer.Option(
     "--plain", help="One line per cycle instead of the live screen (the default without a terminal).")]
+TimeLimit = Annotated[str | None, typer.Option(
+    "--time-limit", metavar="SECONDS", help="Longest a cycle's ingest may take, retries included; past it the "
+    "batch fails and lands nothing (default: 3/4 of the cron interval, at least 10 s).")]
 
 
 def run(
@@ -40,6 +43,7 @@ def run(
     wait: Wait = False,
     max_cycles: MaxCycles = None,
     plain: Plain = False,
+    time_limit: TimeLimit = None,
 ) -> None:
     """Run ingest -> dbt build -> checks now and on every tick of --cron, with a live view of the KPIs.
 
@@ -47,7 +51,7 @@ def run(
     ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
     """
     from userpipe import warehouse
-    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
+    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, ingest_time_limit, run_loop
     from userpipe.schedule import Schedule
 
     if max_cycles is not None and max_cycles < 1:
@@ -55,7 +59,8 @@ def run(
     schedule = Schedule(cron)
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
-                             wait_for_lock=wait)
+                             wait_for_lock=wait,
+                             ingest_time_limit=parse_time_limit(time_limit) or ingest_time_limit(schedule))
     warehouse.check_settings()  # a malformed database URL or home fails here, not in every cycle
     stop = StopRequest()
     with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
@@ -64,7 +69,7 @@ def run(
             records = run_loop(
                 runner, schedule,
                 on_cycle=lambda record, next_at: view.cycle_finished(record, _kpis(runner), next_at),
-                on_start=view.cycle_started, max_cycles=1 if once else max_cycles,
+                on_start=view.cycle_started, on_wait=view.waiting, max_cycles=1 if once else max_cycles,
             )
         finally:
             view.close()
@@ -82,6 +87,18 @@ def parse_batch_size(value: str) -> int:
     if not 1 <= size <= 5000:
         raise UserpipeError(f"--batch-size must be between 1 and 5000 (one API page), got {size}")
     return size
+
+
+def parse_time_limit(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UserpipeError(f"--time-limit must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise UserpipeError(f"--time-limit must be more than 0 seconds, got {value!r}")
+    return seconds
 
 
 def check_api_url(value: str | None) -> str | None:
@@ -104,8 +121,9 @@ def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
     from userpipe import live
 
     header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
-              f"API {runner.api_url}")
-    return live.choose_view(header, history=_history(runner), plain=True if plain else None)
+              f"ingest time limit {settings.ingest_time_limit:g} s, API {runner.api_url}")
+    return live.choose_view(header, history=_history(runner), plain=True if plain else None,
+                            read_kpis=lambda: _kpis(runner))
 
 
 def _history(runner: Any) -> list[Any]:
