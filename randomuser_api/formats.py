@@ -10,7 +10,26 @@ from typing import Any
 
 import orjson
 
+from randomuser_api.js import UNDEFINED, Undefined
 from randomuser_api.yaml_layout import dump as yaml_dump
+
+
+def with_undefined_country(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Users whose `location` has no `country` (LEGO) get it back as UNDEFINED, after `state`."""
+    out = []
+    for user in users:
+        location = user.get("location")
+        if location is None or "country" in location:
+            out.append(user)
+            continue
+        filled: dict[str, Any] = {}
+        for key, value in location.items():
+            filled[key] = value
+            if key == "state":
+                filled["country"] = UNDEFINED
+        out.append({**user, "location": filled})
+    return out
+
 
 # The file extension randomuser gives each format (the `dl` file name, the content type).
 EXTENSIONS = {"json": "json", "pretty": "json", "csv": "csv", "yaml": "yaml", "xml": "xml"}
@@ -26,6 +45,8 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 def _js_text(value: Any) -> str:
     """A value as JavaScript's `String()` / json-2-csv print it: null -> `null`, objects as JSON."""
+    if isinstance(value, Undefined):
+        return "undefined"
     if value is None or isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     if isinstance(value, bool):
@@ -66,7 +87,7 @@ def to_csv(users: list[dict[str, Any]]) -> bytes:
 
 
 def _xml_text(value: Any) -> str:
-    text = "" if value is None else _js_text(value) if not isinstance(value, str) else value
+    text = "" if value is None or isinstance(value, Undefined) else value if isinstance(value, str) else _js_text(value)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("'", "&apos;"))
 
@@ -102,10 +123,11 @@ def serialize(doc: dict[str, Any], fmt: str) -> bytes:
     """The body for `doc` in format `fmt` (unknown formats are json)."""
     if fmt == "pretty":
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    if fmt not in ("csv", "yaml", "xml"):
+        return orjson.dumps(doc)
+    doc = {**doc, "results": with_undefined_country(doc["results"])}
     if fmt == "csv":
         return to_csv(doc["results"])
     if fmt == "yaml":
         return yaml_dump(doc).encode("utf-8")
-    if fmt == "xml":
-        return to_xml(doc)
-    return orjson.dumps(doc)
+    return to_xml(doc)

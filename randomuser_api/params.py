@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from randomuser_api.draw import HEX_SEED, LOWER, UPPER
+from randomuser_api.js import js_number, js_parse_hex
 from randomuser_api.nationalities import NATIONALITIES
 
 MAX_RESULTS = 5000
@@ -75,30 +75,6 @@ def _last(value: str | Sequence[str] | None) -> str | None:
     return value[-1] if value else None
 
 
-_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-_JS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_JS_RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
-
-
-def js_number(text: str) -> float:
-    """JavaScript's `Number(text)` (what randomuser's checks apply to query strings); NaN when not a number."""
-    s = text.strip(_JS_SPACE)
-    if not s:
-        return 0.0
-    if _JS_DECIMAL.fullmatch(s):
-        return float(s)
-    if s.lstrip("+-") == "Infinity":
-        return float("-inf") if s[0] == "-" else float("inf")
-    base = _JS_RADIX.get(s[:2])
-    if base is not None:
-        try:
-            return float(int(s[2:], base)) if s[2:].isalnum() and s[2:].isascii() else math.nan
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
 def parse_results(value: str | Sequence[str] | None) -> int:
     """randomuser's route check, before its generator: missing, not an integer, < 1 or > 5000 -> 1.
 
@@ -139,19 +115,6 @@ def _int(text: str | None) -> int | None:
 
 def _split(text: str) -> list[str]:
     return [w.strip().lower() for w in text.split(",") if w.strip()]
-
-
-def js_parse_hex(text: str) -> int | None:
-    """JavaScript's `parseInt(text, 16)`: leading spaces and sign, then the longest run of hex digits."""
-    s = text.lstrip(_JS_SPACE)
-    sign = -1 if s[:1] == "-" else 1
-    s = s[1:] if s[:1] in "+-" and s else s
-    digits = ""
-    for ch in s:
-        if ch not in "0123456789abcdefABCDEF":
-            break
-        digits += ch
-    return sign * int(digits, 16) if digits else None
 
 
 def parse_password(text: str) -> PasswordSpec | None:

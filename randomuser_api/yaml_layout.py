@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from randomuser_api.params import js_number
+from randomuser_api.js import Undefined, js_number
 
 INDENT = 4
 _CONTROL = re.compile("[\x00-\x1f]|\u00c2\u0085|\u00c2\u00a0|\u00e2\u0080\u00a8|\u00e2\u0080\u00a9")
@@ -32,7 +32,7 @@ def _is_numeric(text: str) -> bool:
 
 def scalar(value: Any) -> str:
     """One value inline (yamljs `Inline.dump`)."""
-    if value is None:
+    if value is None or isinstance(value, Undefined):
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -140,3 +140,13 @@ def test_noinfo_kept_with_lego_false_like_randomuser(client: Client) -> None:
     """randomuser tests `options.lego !== 'false'` where it means noinfo: `noinfo&lego=false` keeps info."""
     assert "info" in client.get(results=1, seed="n", noinfo="", lego="false").json()
     assert "info" not in client.get(results=1, seed="n", noinfo="").json()
+
+
+def test_lego_country_is_javascripts_undefined_in_each_format(client: Client) -> None:
+    """randomuser has no country name for LEGO (`undefined`): JSON drops the key, yamljs writes null,
+    js2xmlparser an empty element, json-2-csv the word `undefined`."""
+    query = {"results": 1, "seed": "bricks", "lego": "", "inc": "location"}
+    assert "\n            country: null\n" in client.get(format="yaml", **query).text
+    assert "\t\t\t<state>" in (xml := client.get(format="xml", **query).text) and "<country></country>" in xml
+    header, row = client.get(format="csv", **query).text.split("\n")
+    assert dict(zip(header.split(","), row.split(","), strict=False))["location.country"] == "undefined"
