@@ -39,10 +39,11 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], faults: FaultPlan) -> None:
+    def __init__(self, address: tuple[str, int], faults: FaultPlan, compress: bool = True) -> None:
         super().__init__(address, ApiHandler)
         self.faults = faults
         self.faults_lock = threading.Lock()
+        self.compress = compress  # gzip when asked, as randomuser.me; False: never (saves CPU locally)
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -136,7 +137,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         body = with_callback(req, serialize(doc, req.format))
         if "malformed" in faults:
             body = body[: max(1, len(body) // 2)] + b'",,}{"broken'
-        reply = api_reply(req, body, self.headers.get("Accept-Encoding"))
+        reply = api_reply(req, body, self.headers.get("Accept-Encoding") if self.server.compress else None)
         if "truncate" in faults:
             self._truncated(reply)
             return
@@ -164,8 +165,9 @@ class LocalApi:
     ...     requests.get(api.url, params={"results": 10, "seed": "abc"})
     """
 
-    def __init__(self, faults: FaultsArg = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ApiServer((host, port), coerce_plan(faults))
+    def __init__(self, faults: FaultsArg = None, host: str = "127.0.0.1", port: int = 0,
+                 compress: bool = True) -> None:
+        self._server = ApiServer((host, port), coerce_plan(faults), compress)
         self._thread: threading.Thread | None = None
         address = self._server.server_address
         self.host, self.port = str(address[0]), int(address[1])

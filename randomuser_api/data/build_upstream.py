@@ -7,7 +7,7 @@ tag v1.4). randomuser reads each list with `contents.split('\\n').slice(0, -1)`:
 so a file without a final newline loses its last entry (the time-zone list loses `+12:00`), and entries
 keep their trailing spaces. We read them the same way. Taken from there: the common password and time-zone
 lists, the LEGO lists (`lego` parameter), the Ukrainian lists (Latin transliteration, as randomuser sends
-them), and the lists whose entries carry trailing spaces (BR streets, DK cities, US last names).
+them), and the lists whose entries carry trailing spaces (BR and RS streets, DK cities, US last names).
 Everything else stays as `build_data.py` makes it.
 """
 
@@ -29,6 +29,7 @@ TAKEN: dict[str, tuple[str, ...]] = {
     "UA": tuple(NAT_KEYS),
     "BR": ("streets",),
     "DK": ("cities",),
+    "RS": ("streets",),
     "US": ("last",),
 }
 

@@ -22,7 +22,7 @@ def shape(text: str) -> str:
 @pytest.fixture(scope="module")
 def by_nat(client: Client) -> dict[str, list[dict[str, Any]]]:
     return {nat: client.users(results=5000, nat=nat, seed=f"fidelity-{nat}")
-            for nat in ("CH", "GB", "UA", "BR", "US", "DK", "FI", "DE", "FR")}
+            for nat in ("CH", "GB", "UA", "BR", "RS", "US", "DK", "FI", "DE", "FR")}
 
 
 def test_ch_phones_and_titles(by_nat: dict[str, list[dict[str, Any]]]) -> None:
@@ -52,11 +52,12 @@ def test_ua_is_latin_transliteration(by_nat: dict[str, list[dict[str, Any]]]) ->
         assert text.isascii(), text
 
 
-@pytest.mark.parametrize(("nat", "path"), [("BR", ("location", "street", "name")), ("US", ("name", "last")),
+@pytest.mark.parametrize(("nat", "path"), [("BR", ("location", "street", "name")),
+                                           ("RS", ("location", "street", "name")), ("US", ("name", "last")),
                                            ("DK", ("location", "city"))])
 def test_trailing_spaces_as_randomuser(by_nat: dict[str, list[dict[str, Any]]], nat: str,
                                        path: tuple[str, ...]) -> None:
-    """randomuser's lists keep some entries' trailing spaces (BR streets, one US last name, one DK city)."""
+    """randomuser's lists keep some entries' trailing spaces (BR, RS streets, one US last name, one DK city)."""
     def value(user: dict[str, Any]) -> str:
         for key in path:
             user = user[key]

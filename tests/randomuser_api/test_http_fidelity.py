@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
+import requests
 
 from randomuser_api import NATIONALITIES
+from randomuser_api.server import LocalApi
 
 from .conftest import Client
 
@@ -150,3 +152,12 @@ def test_lego_country_is_javascripts_undefined_in_each_format(client: Client) ->
     assert "\t\t\t<state>" in (xml := client.get(format="xml", **query).text) and "<country></country>" in xml
     header, row = client.get(format="csv", **query).text.split("\n")
     assert dict(zip(header.split(","), row.split(","), strict=False))["location.country"] == "undefined"
+
+
+def test_compression_can_be_turned_off() -> None:
+    """`LocalApi(compress=False)`: our option for local pipelines, where gzip only costs CPU."""
+    with LocalApi(compress=False) as api:
+        response = requests.get(api.url, params={"results": 20, "seed": "gz"},
+                                headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert response.json()["info"]["seed"] == "gz"
