@@ -1,7 +1,7 @@
 """HTTP answers of `/api/` as randomuser.me (express 4 + compression + cors) sends them.
 
-- Paths: `/api`, `/api/` and `/api/<version>` (trailing slash or not) for the versions randomuser serves,
-  1.0 .. 1.4; anything else is a 404 whose body is the text `Not Found` (express' `sendStatus(404)`).
+- Paths: `/api`, `/api/` and `/api/<version>` (trailing slash or not, any case: `/API/`) for the versions
+  randomuser serves, 1.0 .. 1.4; anything else is a 404 whose body is the text `Not Found` (express' `sendStatus(404)`).
 - Content types with express' `; charset=utf-8`: json `application/json`, xml `text/xml`, yaml
   `text/x-yaml`, csv `text/csv`. `Cache-Control: no-cache` on every API answer.
 - `callback=foo` (json and pretty only): JSONP `foo(<body>);`.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from randomuser_api.formats import EXTENSIONS
 from randomuser_api.params import VERSION_NATS, ApiRequest
 
-_API_PATH = re.compile(r"/api(?:/(?P<version>[^/]+))?/?")
+_API_PATH = re.compile(r"/api(?:/(?P<version>[^/]+))?/?", re.IGNORECASE)  # express routes ignore case
 CONTENT_TYPES = {
     "json": "application/json; charset=utf-8",
     "xml": "text/xml; charset=utf-8",

@@ -110,6 +110,12 @@ def test_older_versions_are_served(client: Client, version: str) -> None:
     assert ("NO" in nats) == (version in ("1.2", "1.3"))  # added in 1.2
 
 
+def test_api_path_ignores_case_like_express(client: Client) -> None:
+    for path in ("/API/", "/Api/1.4", "/api/1.4/"):
+        response = client.session.get(client.api.base_url + path, params={"seed": "c"}, timeout=30)
+        assert response.status_code == 200 and response.json()["info"]["seed"] == "c"
+
+
 @pytest.mark.parametrize("path", ["/nope", "/api/0.9", "/api/1.5/", "/api/1.4/users"])
 def test_not_found_is_text(client: Client, path: str) -> None:
     response = client.session.get(client.api.base_url + path, timeout=30)
