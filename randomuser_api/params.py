@@ -104,33 +104,29 @@ def parse_page(text: str | None) -> int:
     return int(n)
 
 
-def _int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
 def _split(text: str) -> list[str]:
     return [w.strip().lower() for w in text.split(",") if w.strip()]
 
 
 def parse_password(text: str) -> PasswordSpec | None:
-    """`special,upper,lower,number` in any subset, then an optional `N` or `MIN-MAX` (1..64, default 8-64)."""
+    """`special,upper,lower,number` in any subset, then an optional `N` or `MIN-MAX`, read as randomuser
+    does (JavaScript numbers; `MIN-MAX-...` takes the smallest and largest): a minimum outside 1..64 -> 8,
+    a maximum outside 1..64 or below the minimum -> 64."""
     parts = text.split(",")
     sets = [p for p in dict.fromkeys(parts) if p in PASSWORD_CHARSETS]
     if not sets:
         return None
     charset = "".join(PASSWORD_CHARSETS[s] for s in sets)
     length = parts[-1]
-    bounds = [_int(x) for x in length.split("-")] if "-" in length else [_int(length)] * 2
-    values = [b for b in bounds if b is not None]
-    low, high = (min(values), max(values)) if len(values) == 2 else (None, None)
-    low = 8 if low is None or not 1 <= low <= 64 else low
-    high = 64 if high is None or not 1 <= high <= 64 or high < low else high
-    return PasswordSpec(charset, low, high)
+    numbers = [js_number(x) for x in length.split("-")] if "-" in length else [js_number(length)]
+    if any(math.isnan(n) for n in numbers):
+        low = high = math.nan
+    else:
+        low, high = min(numbers), max(numbers)
+    low = 8 if math.isnan(low) or not 1 <= low <= 64 else low
+    high = 64 if math.isnan(high) or not 1 <= high <= 64 or high < low else high
+    # randomuser's loop runs while i < length: a fractional length counts as the next whole number
+    return PasswordSpec(charset, math.ceil(low), math.ceil(low + math.floor(high - low)))
 
 
 def random_seed() -> str:

@@ -142,6 +142,9 @@ def test_noinfo(client: Client) -> None:
     ("special,32", " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", 32, 32),
     ("lower,number", string.ascii_lowercase + string.digits, 8, 64),
     ("upper,99", string.ascii_uppercase, 8, 64),
+    # JavaScript's reading: "-8" is [0, 8] (minimum 0 -> 8, maximum 8), "4-8-16" spans 4..16
+    ("upper,-8", string.ascii_uppercase, 8, 8),
+    ("lower,4-8-16", string.ascii_lowercase, 4, 16),
 ])
 def test_password_charsets_and_length(client: Client, spec: str, alphabet: str, low: int, high: int) -> None:
     for user in client.users(results=50, password=spec):
