@@ -52,7 +52,8 @@ def api_version(path: str) -> str | None:
 
 
 def not_found() -> Reply:
-    return Reply(404, b"Not Found", [("Content-Type", TEXT_PLAIN), ("Cache-Control", "no-cache")])
+    """express' `sendStatus(404)`: sent before randomuser sets `Cache-Control`, so without it."""
+    return Reply(404, b"Not Found", [("Content-Type", TEXT_PLAIN), ("Vary", "Accept-Encoding")])
 
 
 def with_callback(req: ApiRequest, body: bytes) -> bytes:

@@ -122,6 +122,7 @@ def test_not_found_is_text(client: Client, path: str) -> None:
     assert response.status_code == 404
     assert response.text == "Not Found"
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Cache-Control" not in response.headers  # randomuser answers 404 before it sets no-cache
 
 
 def test_gzip_when_asked(client: Client) -> None:
