@@ -189,7 +189,7 @@ def _local_api_unless(api_url: str | None) -> Iterator[str]:
     from randomuser_api import LocalApi, build_response
 
     build_response({"results": "1"})  # loads the generator's data (once per process), inherited by the servers
-    api = LocalApi()  # binds the socket; the forked processes serve it
+    api = LocalApi(compress=False)  # binds the socket; the forked processes serve it (gzip would only cost CPU here)
     context = multiprocessing.get_context("fork")
     servers = [context.Process(target=_serve_local_api, args=(api, os.getpid()), daemon=True)
                for _ in range(max(1, settings.FETCH_WORKERS))]

@@ -13,15 +13,16 @@ from randomuser_api.dates import DOB_RANGE, REGISTERED_RANGE, Stamper
 from randomuser_api.draw import ALNUM, Draw, rng_for
 from randomuser_api.formats import serialize
 from randomuser_api.locales import load
-from randomuser_api.nationalities import COUNTRIES, EXTRAS
-from randomuser_api.params import FIELDS, VERSION, ApiRequest, Query, parse_query
+from randomuser_api.nationalities import COUNTRIES, EXTRAS, TITLES, VALID_EXTRAS
+from randomuser_api.params import FIELDS, LEGO, ApiRequest, Query, parse_query
 
 FEMALE_TITLES = ("Miss", "Mrs", "Ms")
+_TITLES = ("Mr", FEMALE_TITLES)
 PICTURE_BASE = "https://randomuser.me/api/portraits/"
 _PICTURES = {
     g: tuple((f"{PICTURE_BASE}{g}/{i}.jpg", f"{PICTURE_BASE}med/{g}/{i}.jpg", f"{PICTURE_BASE}thumb/{g}/{i}.jpg")
              for i in range(n))
-    for g, n in (("men", 100), ("women", 97))
+    for g, n in (("men", 100), ("women", 97), ("lego", 10))
 }
 
 
@@ -37,7 +38,8 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
     user1, user2, passwords, timezones = common.user1, common.user2, common.passwords, common.timezones
     n_user1, n_user2, n_timezones = len(user1), len(user2), len(timezones)
     nats, fixed_gender, spec = req.nats, req.gender, req.password
-    men, women = _PICTURES["men"], _PICTURES["women"]
+    men, women, lego = _PICTURES["men"], _PICTURES["women"], _PICTURES["lego"]
+    extras = VALID_EXTRAS if req.valid_ids else EXTRAS
     dob_low, dob_high = DOB_RANGE
     reg_low, reg_high = REGISTERED_RANGE
     users = []
@@ -45,12 +47,13 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
         nat = nats[int(rand() * len(nats))] if len(nats) > 1 else nats[0]
         data = nats_data[nat]
         gender = fixed_gender or ("male" if rand() >= 0.5 else "female")
+        male_title, female_titles = TITLES.get(nat, _TITLES)
         if gender == "male":
             i = int(rand() * len(data.male_first))
-            first, first_mail, title = data.male_first[i], data.male_first_mail[i], "Mr"
+            first, first_mail, title = data.male_first[i], data.male_first_mail[i], male_title
         else:
             i = int(rand() * len(data.female_first))
-            first, first_mail, title = data.female_first[i], data.female_first_mail[i], pick(FEMALE_TITLES)
+            first, first_mail, title = data.female_first[i], data.female_first_mail[i], pick(female_titles)
         j = int(rand() * len(data.last))
         last = data.last[j]
         timezone = timezones[int(rand() * n_timezones)]
@@ -74,20 +77,26 @@ def generate_users(req: ApiRequest) -> list[dict[str, Any]]:
         }
         dob, dob_ymd = stamp(between(dob_low, dob_high))
         registered, _ = stamp(between(reg_low, reg_high))
-        pic = men[int(rand() * 100)] if gender == "male" else women[int(rand() * 97)]
-        phone, cell, id_, nat_postcode = EXTRAS[nat](draw, gender, last, dob_ymd)
+        if nat == LEGO:
+            pic = lego[int(rand() * 10)]
+        else:
+            pic = men[int(rand() * 100)] if gender == "male" else women[int(rand() * 97)]
+        phone, cell, id_, nat_postcode = extras[nat](draw, gender, last, dob_ymd)
+        location = {
+            "street": street,
+            "city": city,
+            "state": state,
+            "country": COUNTRIES.get(nat),
+            "postcode": postcode if nat_postcode is None else nat_postcode,
+            "coordinates": coordinates,
+            "timezone": timezone,
+        }
+        if nat == LEGO:  # randomuser has no country name for LEGO: JSON.stringify drops the undefined
+            del location["country"]
         users.append({
             "gender": gender,
             "name": {"title": title, "first": first, "last": last},
-            "location": {
-                "street": street,
-                "city": city,
-                "state": state,
-                "country": COUNTRIES[nat],
-                "postcode": postcode if nat_postcode is None else nat_postcode,
-                "coordinates": coordinates,
-                "timezone": timezone,
-            },
+            "location": location,
             "email": f"{first_mail}.{data.last_mail[j]}@example.com",
             "login": login,
             "dob": dob,
@@ -116,7 +125,8 @@ def build_document(req: ApiRequest) -> dict[str, Any]:
         users = generate_users(req)
     doc: dict[str, Any] = {"results": users}
     if not req.noinfo:
-        doc["info"] = {"seed": req.seed, "results": len(users), "page": req.page, "version": VERSION}
+        doc["info"] = {"seed": req.info_seed or req.seed, "results": len(users), "page": req.page,
+                       "version": req.version}
     return doc
 
 

@@ -1,4 +1,8 @@
-"""The committed locale lists (data/locales.json), loaded once into per-nationality tuples."""
+"""The committed lists (data/locales.json, data/upstream.json), loaded once into per-nationality tuples.
+
+`upstream.json` holds the lists taken from randomuser's own data (see `data/build_upstream.py`); where it
+has a list, it replaces ours.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "locales.json"
+UPSTREAM_FILE = DATA_FILE.with_name("upstream.json")
 _MAIL_UNSAFE = re.compile(r"[^a-z0-9'-]")
 
 
@@ -43,7 +48,11 @@ def _mail(names: list[str], ascii_names: dict[str, str]) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def load() -> tuple[dict[str, NatLists], CommonLists]:
     doc = json.loads(DATA_FILE.read_text("utf-8"))
+    upstream = json.loads(UPSTREAM_FILE.read_text("utf-8"))
     ascii_names: dict[str, str] = doc["ascii"]
+    for nat, lists in upstream["nationalities"].items():
+        doc["nationalities"].setdefault(nat, {}).update(lists)
+    doc["common"].update(upstream["common"])
     nats = {
         nat: NatLists(
             male_first=tuple(d["male_first"]),

@@ -1,8 +1,9 @@
-"""Per-nationality fields, after randomuser 1.4's `data/<NAT>/inject.js`: phone, cell, id, postcode.
+"""Per-nationality fields, after randomuser 1.4's `data/<NAT>/inject.js`: phone, cell, id, postcode, titles.
 
 Each function returns `(phone, cell, id, postcode)`; `postcode` is None to keep the common
 5-digit integer. JSON types follow the real service: most postcodes are numbers, CA/GB/NO are strings;
 AU/CH postcodes are 4-digit numbers; IR/NZ/TR/UA ids are `{"name": "", "value": null}`.
+`EXTRAS` reproduces randomuser's id bugs (FI, DE, DK, FR); `VALID_EXTRAS` has well-formed ids instead.
 """
 
 from __future__ import annotations
@@ -69,27 +70,46 @@ def ca(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     return phone, cell, {"name": "SIN", "value": sin}, postcode
 
 
+_CH_PREFIXES = ("075", "076", "077", "078", "079")
+
+
+def _ch_phone(d: Draw) -> str:
+    return f"{d.pick(_CH_PREFIXES)} {d.digits(3)} {d.digits(2)} {d.digits(2)}"
+
+
 def ch(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     avs = f"756.{d.digits(4)}.{d.digits(4)}.{d.digits(2)}"
-    return _dash3(d), _dash3(d), {"name": "AVS", "value": avs}, d.between(1000, 9999)
+    return _ch_phone(d), _ch_phone(d), {"name": "AVS", "value": avs}, d.between(1000, 9999)
 
 
 _DE_PENSION = tuple(f"{n:02d}" for n in (2, 3, 4, *range(8, 22), *range(23, 27), 28, 29, 38, 39, 40,
                                               *range(42, 83), 89))
 
 
-def de(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+def de(d: Draw, gender: str, last: str, dob: tuple[int, int, int], quirks: bool = False) -> Extras:
     y, m, day = dob
+    year = y - 1900 if quirks else y % 100  # randomuser prints `Date.getYear()`: born in 2000 -> `100`
     phone = f"0{d.digits(3)}-{d.digits(7)}"
     cell = f"017{d.digits(1)}-{d.digits(7)}"
     serial = d.between(0, 49) if gender == "male" else d.between(50, 99)
-    svnr = f"{d.pick(_DE_PENSION)} {day:02d}{m:02d}{y % 100:02d} {last[:1]} {serial:02d}{d.between(0, 9)}"
+    svnr = f"{d.pick(_DE_PENSION)} {day:02d}{m:02d}{year:02d} {last[:1]} {serial:02d}{d.between(0, 9)}"
     return phone, cell, {"name": "SVNR", "value": svnr}, None
+
+
+def de_quirk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+    return de(d, gender, last, dob, quirks=True)
 
 
 def dk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     y, m, day = dob
     cpr = f"{day:02d}{m:02d}{y % 100:02d}-{d.digits(4)}"
+    return d.digits(8), d.digits(8), {"name": "CPR", "value": cpr}, None
+
+
+def dk_quirk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+    """randomuser's CPR year is `Date.getYear()`: `100` for 2000."""
+    y, m, day = dob
+    cpr = f"{day:02d}{m:02d}{y - 1900:02d}-{d.digits(4)}"
     return d.digits(8), d.digits(8), {"name": "CPR", "value": cpr}, None
 
 
@@ -114,35 +134,78 @@ def fi(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     return phone, cell, {"name": "HETU", "value": hetu}, None
 
 
-def fr(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+def fi_quirk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+    """randomuser builds the HETU from `new Date(dob)` of the dob *object*: an invalid date, so day, month
+    and check character come out `NaN`, `NaN`, `undefined` and the year `N` (`"NaN".substr(2, 2)`)."""
+    phone = f"0{d.between(2, 9)}-{d.digits(3)}-{d.digits(3)}"
+    cell = f"04{d.between(0, 9)}-{d.digits(3)}-{d.digits(2)}-{d.digits(2)}"
+    individual = f"{d.digits(2)}{d.pick('13579' if gender == 'male' else '02468')}"
+    return phone, cell, {"name": "HETU", "value": f"NaNNA{individual}undefined"}, None
+
+
+def fr(d: Draw, gender: str, last: str, dob: tuple[int, int, int], quirks: bool = False) -> Extras:
     y, m, _day = dob
+    # randomuser: `Date.getYear()` (2000 -> 100) and `getMonth()` (January -> 00)
+    year, month = (y - 1900, m - 1) if quirks else (y % 100, m)
     phone = f"0{d.between(1, 5)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}"
     cell = f"06-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}-{d.digits(2)}"
-    head = f"{1 if gender == 'male' else 2}{y % 100:02d}{m:02d}{d.digits(8)}"
+    head = f"{1 if gender == 'male' else 2}{year:02d}{month:02d}{d.digits(8)}"
     insee = f"{head} {97 - int(head) % 97:02d}"
     return phone, cell, {"name": "INSEE", "value": insee}, None
+
+
+def fr_quirk(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+    return fr(d, gender, last, dob, quirks=True)
 
 
 _GB_CODE = "ABDEFGHJLNPQRSTUWXYZ"
 _NINO_1 = "ABCEGHJKLMNOPRSTWXYZ"
 _NINO_2 = "ABCEGHJKLMNPRSTWXYZ"
-_GB_FIXED_AREAS = ("013873", "015242", "015394", "015395", "015396", "016973", "016974", "016977",
-                   "017683", "017684", "017687", "019467")
+# randomuser's 18 phone patterns, equally likely: (area, digits after it); None = the patterns with a
+# drawn area code, handled below. 13 of 18 are a fixed 6-digit area code and 5 digits.
+_GB_FIXED_AREAS = (("013873", 5), ("015242", 5), ("015394", 5), ("015395", 5), ("015396", 5), ("016973", 5),
+                   ("016974", 5), ("016977", 4), ("016977", 5), ("017683", 5), ("017684", 5), ("017687", 5),
+                   ("019467", 5))
+
+
+def _gb_phone(d: Draw) -> str:
+    kind = d.index(18)
+    if kind == 0:
+        return f"01{d.digits(3)} {d.digits(5)}"
+    if kind == 1:
+        return f"01{d.digits(3)} {d.digits(6)}"
+    if kind == 2:
+        return f"011{d.digits(1)}{d.digits(3)} {d.digits(3)} {d.digits(4)}"
+    if kind == 3:
+        return f"01{d.digits(1)}1 {d.digits(3)} {d.digits(4)}"
+    if kind == 17:
+        return f"02{d.digits(1)} {d.digits(4)} {d.digits(4)}"
+    area, n = _GB_FIXED_AREAS[kind - 4]
+    return f"{area} {d.digits(n)}"
+
+
+def _gb_postcode(d: Draw) -> str:
+    """randomuser's 6 outward shapes, equally likely: A9, AA9, A99, AA99, AA9A, A9A; then `9AA`."""
+    kind = d.index(6)
+    if kind == 0:
+        outward = f"{d.letter()}{d.digits(1)}"
+    elif kind == 1:
+        outward = f"{d.letter()}{d.letter()}{d.digits(1)}"
+    elif kind == 2:
+        outward = f"{d.letter()}{d.digits(2)}"
+    elif kind == 3:
+        outward = f"{d.letter()}{d.letter()}{d.digits(2)}"
+    elif kind == 4:
+        outward = f"{d.letter()}{d.letter()}{d.digits(1)}{d.letter()}"
+    else:
+        outward = f"{d.letter()}{d.digits(1)}{d.letter()}"
+    return f"{outward} {d.digits(1)}{d.pick(_GB_CODE)}{d.pick(_GB_CODE)}"
 
 
 def gb(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
-    kind = d.index(4)
-    if kind == 0:
-        phone = f"01{d.digits(3)} {d.digits(d.between(5, 6))}"
-    elif kind == 1:
-        phone = f"011{d.high_digit()}{d.digits(3)} {d.digits(3)} {d.digits(4)}"
-    elif kind == 2:
-        phone = f"{d.pick(_GB_FIXED_AREAS)} {d.digits(5)}"
-    else:
-        phone = f"02{d.high_digit()} {d.digits(4)} {d.digits(4)}"
+    phone = _gb_phone(d)
     cell = f"07{d.digits(3)} {d.digits(6)}"
-    outward = d.letter() + (d.letter() if d.index(2) else "") + d.digits(d.between(1, 2))
-    postcode = f"{outward} {d.digits(1)}{d.pick(_GB_CODE)}{d.pick(_GB_CODE)}"
+    postcode = _gb_postcode(d)
     nino = f"{d.pick(_NINO_1)}{d.pick(_NINO_2)} {d.digits(2)} {d.digits(2)} {d.digits(2)} {d.letter()}"
     return phone, cell, {"name": "NINO", "value": nino}, postcode
 
@@ -244,8 +307,17 @@ def us(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
     return phone, cell, {"name": "SSN", "value": f"{area}-{group}-{serial}"}, None
 
 
-EXTRAS: dict[str, ExtrasFn] = {
+def lego(d: Draw, gender: str, last: str, dob: tuple[int, int, int]) -> Extras:
+    return _dash3(d), _dash3(d), {"name": "SN", "value": d.digits(12)}, None
+
+
+# randomuser's id quirks by default (what a pipeline meets); VALID_EXTRAS: well-formed ids (`valid_ids`).
+VALID_EXTRAS: dict[str, ExtrasFn] = {
     "AU": au, "BR": br, "CA": ca, "CH": ch, "DE": de, "DK": dk, "ES": es, "FI": fi, "FR": fr, "GB": gb,
     "IE": ie, "IN": in_, "IR": ir, "MX": mx, "NL": nl, "NO": no, "NZ": nz, "RS": rs, "TR": tr, "UA": ua,
-    "US": us,
+    "US": us, "LEGO": lego,
 }
+EXTRAS: dict[str, ExtrasFn] = {**VALID_EXTRAS, "DE": de_quirk, "DK": dk_quirk, "FI": fi_quirk, "FR": fr_quirk}
+
+# Titles where a nationality overrides randomuser's common ones: (male, female choices).
+TITLES: dict[str, tuple[str, tuple[str, ...]]] = {"CH": ("Monsieur", ("Mademoiselle", "Madame"))}

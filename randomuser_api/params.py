@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from randomuser_api.draw import HEX_SEED, LOWER, UPPER
+from randomuser_api.js import js_number, js_parse_hex
 from randomuser_api.nationalities import NATIONALITIES
 
 MAX_RESULTS = 5000
 MAX_PAGE = 10000
 VERSION = "1.4"
+LEGO = "LEGO"
+_OLD_NATS = tuple(n for n in NATIONALITIES if n not in ("IN", "MX", "RS", "UA"))
+# The nationalities each version's generator has (its data folders, LEGO apart): /api/1.0 .. /api/1.3 are
+# served by the 1.4 generator (the nearest version our data allows) over these lists.
+VERSION_NATS: dict[str, tuple[str, ...]] = {
+    "1.0": tuple(n for n in _OLD_NATS if n != "NO"),
+    "1.1": tuple(n for n in _OLD_NATS if n != "NO"),
+    "1.2": _OLD_NATS,
+    "1.3": _OLD_NATS,
+    VERSION: NATIONALITIES,
+}
 FIELDS: tuple[str, ...] = (
     "gender", "name", "location", "email", "login", "registered", "dob", "phone", "cell", "id", "picture", "nat",
 )
@@ -48,22 +61,47 @@ class ApiRequest:
     format: str = "json"
     noinfo: bool = False
     password: PasswordSpec | None = None
+    info_seed: str = ""  # `info.seed`: the seed, plus randomuser's nationality suffix where it adds one
+    version: str = VERSION
+    callback: str | None = None  # JSONP: `callback(body);` for json and pretty
+    download: bool = False  # `dl` / `download`: answer as a file download
+    valid_ids: bool = False  # our switch: well-formed FI/DE/DK/FR ids instead of randomuser's quirks
 
 
 def _last(value: str | Sequence[str] | None) -> str | None:
-    """randomuser keeps the last value of a repeated parameter."""
+    """randomuser keeps the last value of a repeated parameter (express parses it as an array)."""
     if value is None or isinstance(value, str):
         return value
     return value[-1] if value else None
 
 
-def _int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
+def parse_results(value: str | Sequence[str] | None) -> int:
+    """randomuser's route check, before its generator: missing, not an integer, < 1 or > 5000 -> 1.
+
+    A repeated `results` reaches that check as an array (express' query parser); JavaScript's
+    `isNaN(["2", "3"])` is true, so `results=2&results=3` gives 1 user. One value in brackets
+    (`results[]=3`) is a one-element array, which JavaScript reads as its element.
+    """
+    if value is None:
+        return 1
+    if not isinstance(value, str):
+        if len(value) != 1:
+            return 1
+        value = value[0]
+    if value == "":
+        return 1
+    n = js_number(value)
+    if math.isnan(n) or n < 1 or n > MAX_RESULTS or not n.is_integer():
+        return 1
+    return int(n)
+
+
+def parse_page(text: str | None) -> int:
+    """`Number(page) || 1`, then outside 0..10000 -> 1. Non-integer pages (`2.5`) fall back to 1 here."""
+    n = js_number(text) if text is not None else math.nan
+    if math.isnan(n) or n == 0 or n < 0 or n > MAX_PAGE or not n.is_integer():
+        return 1
+    return int(n)
 
 
 def _split(text: str) -> list[str]:
@@ -71,19 +109,24 @@ def _split(text: str) -> list[str]:
 
 
 def parse_password(text: str) -> PasswordSpec | None:
-    """`special,upper,lower,number` in any subset, then an optional `N` or `MIN-MAX` (1..64, default 8-64)."""
+    """`special,upper,lower,number` in any subset, then an optional `N` or `MIN-MAX`, read as randomuser
+    does (JavaScript numbers; `MIN-MAX-...` takes the smallest and largest): a minimum outside 1..64 -> 8,
+    a maximum outside 1..64 or below the minimum -> 64."""
     parts = text.split(",")
     sets = [p for p in dict.fromkeys(parts) if p in PASSWORD_CHARSETS]
     if not sets:
         return None
     charset = "".join(PASSWORD_CHARSETS[s] for s in sets)
     length = parts[-1]
-    bounds = [_int(x) for x in length.split("-")] if "-" in length else [_int(length)] * 2
-    values = [b for b in bounds if b is not None]
-    low, high = (min(values), max(values)) if len(values) == 2 else (None, None)
-    low = 8 if low is None or not 1 <= low <= 64 else low
-    high = 64 if high is None or not 1 <= high <= 64 or high < low else high
-    return PasswordSpec(charset, low, high)
+    numbers = [js_number(x) for x in length.split("-")] if "-" in length else [js_number(length)]
+    if any(math.isnan(n) for n in numbers):
+        low = high = math.nan
+    else:
+        low, high = min(numbers), max(numbers)
+    low = 8 if math.isnan(low) or not 1 <= low <= 64 else low
+    high = 64 if math.isnan(high) or not 1 <= high <= 64 or high < low else high
+    # randomuser's loop runs while i < length: a fractional length counts as the next whole number
+    return PasswordSpec(charset, math.ceil(low), math.ceil(low + math.floor(high - low)))
 
 
 def random_seed() -> str:
@@ -91,55 +134,88 @@ def random_seed() -> str:
     return "".join(random.SystemRandom().choice(HEX_SEED) for _ in range(16))
 
 
-def parse_query(query: Query) -> ApiRequest:
+def _fold_brackets(query: Query) -> dict[str, str | Sequence[str]]:
+    """express' query parser (qs) reads `name[]=v` as values of `name`: fold them into `name`'s list."""
+    if not any(k.endswith("[]") for k in query):
+        return dict(query)
+    out: dict[str, list[str]] = {}
+    for key, value in query.items():
+        values = [value] if isinstance(value, str) else list(value)
+        out.setdefault(key[:-2] if key.endswith("[]") else key, []).extend(values)
+    return dict(out)
+
+
+def _flag(value: str | None, off: str = "false") -> bool:
+    """randomuser's `typeof x !== 'undefined' && x !== 'false'`."""
+    return value is not None and value != off
+
+
+def parse_query(query: Query, version: str = VERSION) -> ApiRequest:
     """Sanitise a query the way randomuser 1.4 does: out-of-range or unparsable values fall back.
 
-    - `results` not an integer in 1..5000 -> 1 (randomuser: 0 gives an empty list; we give 1).
-    - `page` not an integer in 1..10000 -> 1.
-    - `nat`: comma list, any case; one unknown code -> the whole list is ignored (all nationalities).
-    - `gender`: `male`/`female`, ignored when a seed is given (as randomuser does).
+    Parameter names are case-sensitive (`Results=5` is ignored), values are not trimmed, and a repeated
+    parameter keeps its last value, except `results` (see `parse_results`).
+    - `results` not an integer in 1..5000 (JavaScript's `Number` rules) -> 1.
+    - `page` not in 1..10000 -> 1.
+    - `nat` / `nationality`: comma list, any case; one unknown code -> the whole list is ignored.
+    - `gender`: exactly `male` / `female` (case-sensitive), ignored when a seed is given.
     - `inc`/`exc`: comma lists of field names; `exc` wins.
-    - `format`/`fmt`: json (default), pretty/prettyjson, csv, yaml, xml; anything else -> json.
-    - `noinfo`: present with any value -> no `info` block.
+    - `format`/`fmt`: json (default), pretty/prettyjson, csv, yaml, xml (any case); anything else -> json.
+    - `noinfo`: present -> no `info` block (unless `lego=false`, randomuser's typo).
+    - `lego`: present and not `false` -> LEGO users; `info.seed` then ends with `-1`.
+    - an 18-character seed: its last two characters, read as hex, pick the nationality; `info.seed` is the
+      seed plus that nationality's 2-digit hex index (20 characters).
     - no `seed` -> a fresh random 16-character seed, echoed in `info.seed`.
+    - `callback` -> JSONP for json; `dl` / `download` -> a file download; `valid_ids` -> well-formed ids.
     """
-    get = {k.lower(): _last(v) for k, v in query.items()}
-    results = _int(get.get("results"))
-    if results is None or not 1 <= results <= MAX_RESULTS:
-        results = 1
-    page = _int(get.get("page"))
-    if page is None or not 1 <= page <= MAX_PAGE:
-        page = 1
-    seed = (get.get("seed") or "").strip()
-    nats: tuple[str, ...] = NATIONALITIES
+    query = _fold_brackets(query)
+    get = {k: _last(v) for k, v in query.items()}
+    nat_list = VERSION_NATS.get(version, NATIONALITIES)
+    seed = get.get("seed") or ""
+    lego = _flag(get.get("lego"))
+    nats: tuple[str, ...] = nat_list
+    one_nat: str | None = None  # randomuser's `this.nat` when it is one code, not a list
     nat_text = get.get("nat") or get.get("nationality")
     if nat_text:
-        asked = tuple(dict.fromkeys(n.upper() for n in _split(nat_text)))
-        if asked and all(n in NATIONALITIES for n in asked):
+        asked = tuple(n.upper() for n in nat_text.split(",") if n)
+        if asked and all(n in nat_list for n in asked):
             nats = asked
-    if len(seed) == 18:  # randomuser: the last two hex digits of an 18-character seed pick the nationality
-        suffix = seed[-2:]
-        index = int(suffix, 16) if all(c in "0123456789abcdefABCDEF" for c in suffix) else len(NATIONALITIES)
-        if index < len(NATIONALITIES):
-            nats = (NATIONALITIES[index],)
-    gender_text = (get.get("gender") or "").strip().lower()
-    gender = gender_text if gender_text in ("male", "female") and not seed else None
+    if lego:
+        nats, one_nat = (LEGO,), LEGO
+    if len(seed) == 18:
+        index = js_parse_hex(seed[-2:])
+        if index is not None and 0 <= index < len(nat_list):
+            one_nat = nat_list[index]
+            nats = (one_nat,)
+    gender = get.get("gender")
+    if gender not in ("male", "female") or seed:
+        gender = None
     inc_text = get.get("inc")
     fields = set(_split(inc_text)) & set(FIELDS) if inc_text else set(FIELDS)
     fields -= set(_split(get.get("exc") or ""))
-    fmt = (get.get("format") or get.get("fmt") or "json").strip().lower()
+    fmt = (get.get("format") or get.get("fmt") or "json").lower()
     fmt = "pretty" if fmt == "prettyjson" else fmt
     if fmt not in FORMATS:
         fmt = "json"
     password_text = get.get("password")
+    seed = seed or random_seed()
+    suffix = ""
+    if one_nat is not None:
+        index = nat_list.index(one_nat) if one_nat in nat_list else -1
+        suffix = f"{index:x}".zfill(2) if index >= 0 else "-1"
     return ApiRequest(
-        results=results,
-        seed=seed or random_seed(),
-        page=page,
+        results=parse_results(query.get("results")),
+        seed=seed,
+        page=parse_page(get.get("page")),
         nats=nats,
         gender=gender,
         fields=frozenset(fields),
         format=fmt,
-        noinfo="noinfo" in get,
+        noinfo="noinfo" in get and get.get("lego") != "false",
         password=parse_password(password_text) if password_text else None,
+        info_seed=seed + suffix,
+        version=version,
+        callback=get.get("callback"),
+        download="dl" in get or "download" in get,
+        valid_ids=_flag(get.get("valid_ids")),
     )

@@ -1,4 +1,6 @@
-"""The HTTP server: `/api/` and `/api/1.4/` like randomuser.me, plus `/_control/faults` for tests.
+"""The HTTP server: `/api/` and `/api/1.0/` .. `/api/1.4/` like randomuser.me, plus `/_control/faults` for tests.
+
+What each answer looks like (headers, JSONP, downloads, gzip, 404) is `randomuser_api.responses`.
 
 `LocalApi` runs it on a free port in a background thread (a context manager); `serve` runs it in the
 foreground. Access lines go to the `randomuser_api.server` logger at INFO (quiet by default).
@@ -19,13 +21,13 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from randomuser_api.faults import Fault, FaultError, FaultPlan, coerce_plan, invalidate
-from randomuser_api.formats import CONTENT_TYPES, serialize
+from randomuser_api.formats import serialize
 from randomuser_api.generate import build_document
 from randomuser_api.params import parse_query
+from randomuser_api.responses import CONTENT_TYPES, Reply, api_reply, api_version, not_found, with_callback
 
 log = logging.getLogger(__name__)
 
-API_PATHS = frozenset({"/api", "/api/", "/api/1.4", "/api/1.4/"})
 CONTROL_PATH = "/_control/faults"
 ERROR_500 = "Uh oh, something has gone wrong. Please tweet us @randomapi about the issue. Thank you."
 ERROR_429 = "Too many requests: slow down and retry after the Retry-After delay."
@@ -37,10 +39,11 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], faults: FaultPlan) -> None:
+    def __init__(self, address: tuple[str, int], faults: FaultPlan, compress: bool = True) -> None:
         super().__init__(address, ApiHandler)
         self.faults = faults
         self.faults_lock = threading.Lock()
+        self.compress = compress  # gzip when asked, as randomuser.me; False: never (saves CPU locally)
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -54,17 +57,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
     # --- plumbing -------------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str = CONTENT_TYPES["json"],
-              headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str | None = CONTENT_TYPES["json"],
+              headers: dict[str, str] | list[tuple[str, str]] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Access-Control-Allow-Origin", "*")
-        for name, value in (headers or {}).items():
+        for name, value in (headers.items() if isinstance(headers, dict) else headers or []):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _reply(self, reply: Reply) -> None:
+        self._send(reply.status, reply.body, None, reply.headers)
 
     def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, orjson.dumps(obj), headers=headers)
@@ -76,12 +83,13 @@ class ApiHandler(BaseHTTPRequestHandler):
     # --- verbs ----------------------------------------------------------------------------------------
     def do_GET(self) -> None:
         path, query = self._path()
-        if path in API_PATHS:
-            self._api(query)
+        version = api_version(path)
+        if version is not None:
+            self._api(query, version)
         elif path == CONTROL_PATH:
             self._json(200, self.server.faults.to_json())
         else:
-            self._json(404, {"error": f"not found: {path}; the API is at /api/"})
+            self._reply(not_found())
 
     def do_PUT(self) -> None:
         path, _ = self._path()
@@ -109,7 +117,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._json(200, {"faults": []})
 
     # --- the API --------------------------------------------------------------------------------------
-    def _api(self, query: dict[str, list[str]]) -> None:
+    def _api(self, query: dict[str, list[str]], version: str) -> None:
         with self.server.faults_lock:
             plan = self.server.faults
         faults = {f.kind: f for f in plan.take()}
@@ -122,26 +130,27 @@ class ApiHandler(BaseHTTPRequestHandler):
         if "500" in faults:
             self._json(500, {"error": ERROR_500})
             return
-        req = parse_query(query)
+        req = parse_query(query, version)
         doc = build_document(req)
         if "invalid" in faults:
             invalidate(doc["results"], faults["invalid"].fields)
-        body = serialize(doc, req.format)
-        content_type = CONTENT_TYPES[req.format]
+        body = with_callback(req, serialize(doc, req.format))
         if "malformed" in faults:
             body = body[: max(1, len(body) // 2)] + b'",,}{"broken'
+        reply = api_reply(req, body, self.headers.get("Accept-Encoding") if self.server.compress else None)
         if "truncate" in faults:
-            self._truncated(body, content_type)
+            self._truncated(reply)
             return
-        self._send(HTTPStatus.OK, body, content_type)
+        self._reply(reply)
 
-    def _truncated(self, body: bytes, content_type: str) -> None:
+    def _truncated(self, reply: Reply) -> None:
         """Announce the full length, send half, close: the client sees an incomplete read."""
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_response(HTTPStatus.OK)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2])
+        self.wfile.write(reply.body[: len(reply.body) // 2])
         self.wfile.flush()
         self.close_connection = True
 
@@ -156,8 +165,9 @@ class LocalApi:
     ...     requests.get(api.url, params={"results": 10, "seed": "abc"})
     """
 
-    def __init__(self, faults: FaultsArg = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ApiServer((host, port), coerce_plan(faults))
+    def __init__(self, faults: FaultsArg = None, host: str = "127.0.0.1", port: int = 0,
+                 compress: bool = True) -> None:
+        self._server = ApiServer((host, port), coerce_plan(faults), compress)
         self._thread: threading.Thread | None = None
         address = self._server.server_address
         self.host, self.port = str(address[0]), int(address[1])

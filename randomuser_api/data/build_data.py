@@ -5,6 +5,8 @@ The generator never calls Faker: it samples these lists with a seeded `random.Ra
 stay stable when Faker changes. Names come from Faker's locale data; places come from Faker's real lists where
 the locale has them, and from the short hand-written lists below where Faker only has pattern-made names
 (e.g. "West Davidmouth"). Serbia (RS) has no Faker locale: everything for RS is hand-written (Latin script).
+Lists in `upstream.json` (`build_upstream.py`: randomuser's own lists) replace these where both exist (UA,
+BR/RS streets, DK cities, US last names, passwords, time zones).
 """
 
 from __future__ import annotations
