@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from userpipe.commands import api, check, db, ingest, kestra, quickstart, run, status, transform
+from userpipe.commands import api, check, dashboard, db, ingest, kestra, quickstart, run, status, transform
 from userpipe.errors import UserpipeError
 
 cli = typer.Typer(
@@ -30,6 +30,7 @@ cli.command("check")(check.check)
 cli.command("ingest")(ingest.ingest)
 cli.command("transform")(transform.transform)
 cli.command("quickstart")(quickstart.quickstart)
+cli.command("dashboard")(dashboard.dashboard)
 cli.add_typer(api.app, name="api", help="Our randomuser.me-compatible API: serve it, with fault switches.")
 
 
