@@ -10,7 +10,7 @@ import typer
 from userpipe.errors import UserpipeError
 
 # The port is taken as text and checked here, so `--port abc` fails in one line.
-Port = Annotated[str, typer.Option("--port", "-p", metavar="PORT",
+Port = Annotated[str, typer.Option("--port", "-p", metavar="PORT", envvar="USERPIPE_DASHBOARD_PORT",
                                    help="Port to listen on (a busy one falls back to a free port, said so).")]
 Host = Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps the page on this machine.")]
 Definition = Annotated[Path | None, typer.Option(

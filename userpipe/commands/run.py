@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +31,10 @@ MaxCycles = Annotated[int | None, typer.Option(
     "--max-cycles", metavar="N", help="Stop after N cycles (default: run until Ctrl-C / SIGTERM).")]
 Plain = Annotated[bool, typer.Option(
     "--plain", help="One line per cycle instead of the live screen (the default without a terminal).")]
+NoDashboard = Annotated[bool, typer.Option("--no-dashboard", help="Do not serve the dashboard page.")]
+DashboardPort = Annotated[str, typer.Option(
+    "--dashboard-port", metavar="PORT", envvar="USERPIPE_DASHBOARD_PORT",
+    help="Port of the dashboard page (a busy one falls back to a free port).")]
 
 
 def run(
@@ -40,24 +46,28 @@ def run(
     wait: Wait = False,
     max_cycles: MaxCycles = None,
     plain: Plain = False,
+    no_dashboard: NoDashboard = False,
+    dashboard_port: DashboardPort = "3000",
 ) -> None:
     """Run ingest -> dbt build -> checks now and on every tick of --cron, with a live view of the KPIs.
 
     Ctrl-C or SIGTERM stops after the current step (a second Ctrl-C forces it); every cycle is recorded in
     ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
     """
+    from userpipe.commands.dashboard import parse_port
     from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, run_loop
     from userpipe.schedule import Schedule
 
     if max_cycles is not None and max_cycles < 1:
         raise UserpipeError(f"--max-cycles must be at least 1, got {max_cycles}")
     schedule = Schedule(cron)
+    port = None if no_dashboard else parse_port(dashboard_port)
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
                              wait_for_lock=wait)
     stop = StopRequest()
-    with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
-        view = _view(settings, schedule, runner, plain)
+    with stop.on_signals(), CycleRunner(settings, stop=stop) as runner, _dashboard(runner, port) as dashboard_url:
+        view = _view(settings, schedule, runner, plain, dashboard_url)
         try:
             records = run_loop(
                 runner, schedule,
@@ -98,11 +108,34 @@ def check_nationalities(value: str | None) -> str | None:
     return ",".join(parse_nationalities(value))
 
 
-def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
+@contextlib.contextmanager
+def _dashboard(runner: Any, port: int | None) -> Iterator[str | None]:
+    """The dashboard page in a background thread while the loop runs (None when skipped or not startable)."""
+    if port is None:
+        yield None
+        return
+    from userpipe.dashboard import start_dashboard
+
+    try:
+        running = start_dashboard(runner.database_url, port=port)
+    except UserpipeError as exc:  # the page is optional: the cycles run without it
+        typer.echo(f"dashboard not started: {exc}", err=True)
+        yield None
+        return
+    if running.notice:
+        typer.echo(running.notice, err=True)
+    typer.echo(f"dashboard: {running.url}")
+    try:
+        yield running.url
+    finally:
+        running.stop()
+
+
+def _view(settings: Any, schedule: Any, runner: Any, plain: bool, dashboard_url: str | None = None) -> Any:
     from userpipe import live
 
     header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
-              f"API {runner.api_url}")
+              f"API {runner.api_url}" + (f", dashboard {dashboard_url}" if dashboard_url else ""))
     return live.choose_view(header, history=_history(runner), plain=True if plain else None)
 
 
