@@ -6,9 +6,10 @@ page and Grafana read one file. Panels nested in a collapsed row are queried lik
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,18 @@ DEFAULT_DASHBOARD = "realtime_user_analytics.json"
 RELATIVE = re.compile(r"^now(?:-(\d+)([smhdw]))?$")
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LONGEST_RANGE = timedelta(days=31)
-MAX_DATA_POINTS = 1000  # Grafana uses the panel's width in pixels; about that of a wide panel
+GRID_COLUMNS = 24
+PAGE_WIDTH = 1600  # pixels, when the page does not say
+INTERVAL_TEXT = re.compile(r"^(\d+(?:\.\d+)?)(ms|[Mwdhmsy])$")
+INTERVAL_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,
+               "M": 2_592_000_000, "y": 31_536_000_000}
+# Grafana's roundInterval (rangeutil.ts): a raw interval below each bound (ms) becomes the nice value beside it
+ROUND_BOUNDS = (10, 15, 35, 75, 150, 350, 750, 1500, 3500, 7500, 12500, 17500, 25000, 45000, 90000, 210000,
+                450000, 750000, 1050000, 1500000, 2700000, 5400000, 9000000, 16200000, 32400000, 86400000,
+                604800000, 1814400000, 3628800000)
+ROUNDED = (1, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 15000, 20000, 30000, 60000, 120000, 300000,
+           600000, 900000, 1200000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000, 86400000, 604800000,
+           2592000000, 31536000000)
 
 
 class DashboardError(UserpipeError):
@@ -36,6 +48,20 @@ class Query:
     ref_id: str
     raw_sql: str
     format: str
+    width: int = GRID_COLUMNS  # grid columns of the panel
+    max_data_points: int | None = None
+    min_interval: str | None = None
+
+    def time_range(self, page_range: TimeRange, page_width: int = PAGE_WIDTH) -> TimeRange:
+        """The page's range with this panel's `$__interval`, as Grafana's calculateInterval sizes it.
+
+        Points: the panel's maxDataPoints, else its width in pixels; the raw interval rounded to Grafana's nice
+        values, at least the panel's min interval (1 ms when none).
+        """
+        points = self.max_data_points or max(1, round(page_width * self.width / GRID_COLUMNS))
+        raw_ms = (page_range.end - page_range.start) / timedelta(milliseconds=1) / points
+        interval_ms = max(round_interval(raw_ms), interval_ms_of(self.min_interval) or 1)
+        return replace(page_range, interval=timedelta(milliseconds=interval_ms))
 
 
 @dataclass(frozen=True)
@@ -83,20 +109,31 @@ def _queries(panels: list[dict[str, Any]]) -> list[Query]:
             if target.get("hide") or not target.get("rawSql"):
                 continue
             queries.append(Query(int(panel["id"]), str(target.get("refId", "A")), str(target["rawSql"]),
-                                 str(target.get("format", "table"))))
+                                 str(target.get("format", "table")), int(panel.get("gridPos", {}).get("w", 24)),
+                                 panel.get("maxDataPoints"), panel.get("interval")))
     return queries
 
 
+def round_interval(milliseconds: float) -> int:
+    """Grafana's roundInterval: the nice interval (ms) for a raw one."""
+    return ROUNDED[bisect.bisect_right(ROUND_BOUNDS, milliseconds)]
+
+
+def interval_ms_of(text: str | None) -> int | None:
+    """A Grafana interval text (`30s`, `1m`, `>10s`) in ms; None when absent or not a plain interval."""
+    match = INTERVAL_TEXT.match((text or "").lstrip(">"))
+    return round(float(match.group(1)) * INTERVAL_MS[match.group(2)]) if match else None
+
+
 def time_range(start: str, end: str = "now", now: datetime | None = None) -> TimeRange:
-    """A Grafana relative range (`now-30m` .. `now`) as a TimeRange; `$__interval` as Grafana would size it."""
+    """A Grafana relative range (`now-30m` .. `now`) as a TimeRange (each query sets its own `$__interval`)."""
     now = now or datetime.now(UTC)
     begin, finish = _moment(start, now), _moment(end, now)
     if not begin < finish:
         raise DashboardError(f"time range must start before it ends, got {start} .. {end}")
     if finish - begin > LONGEST_RANGE:
         raise DashboardError(f"time range longer than {LONGEST_RANGE.days} days: {start} .. {end}")
-    seconds = max(1, int((finish - begin).total_seconds() / MAX_DATA_POINTS))
-    return TimeRange(begin, finish, interval=timedelta(seconds=seconds))
+    return TimeRange(begin, finish)
 
 
 def _moment(text: str, now: datetime) -> datetime:

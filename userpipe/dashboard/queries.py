@@ -23,7 +23,7 @@ from uuid import UUID
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from userpipe.dashboard.definition import Dashboard, DashboardError, Query
+from userpipe.dashboard.definition import PAGE_WIDTH, Dashboard, DashboardError, Query
 from userpipe.dashboard.macros import MacroError, TimeRange, expand
 from userpipe.errors import one_line
 
@@ -57,10 +57,11 @@ class QueryRunner:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
 
-    def refresh(self, dashboard: Dashboard, time_range: TimeRange) -> dict[str, Any]:
-        """Every panel's frames (or error) for `time_range`, keyed by panel id."""
+    def refresh(self, dashboard: Dashboard, time_range: TimeRange, page_width: int = PAGE_WIDTH) -> dict[str, Any]:
+        """Every panel's frames (or error) for `time_range` on a page `page_width` pixels wide, by panel id."""
         started = time.perf_counter()
-        results = list(self.executor.map(lambda query: self._run(query, time_range), dashboard.queries))
+        results = list(self.executor.map(lambda query: self._run(query, query.time_range(time_range, page_width)),
+                                         dashboard.queries))
         panels: dict[str, dict[str, Any]] = {}
         for panel_id, group in itertools.groupby(zip(dashboard.queries, results, strict=True),
                                                  key=lambda pair: pair[0].panel_id):

@@ -1,8 +1,9 @@
 """The dashboard's HTTP server: the page, its vendored assets, the definition and one data endpoint.
 
 Routes: `/` (the page), `/static/<file>` (ECharts and the page's script and style, from the package),
-`/api/dashboard` (the Grafana JSON, re-read when the file changes), `/api/query?from=now-30m&to=now` (every
-panel's data for that range: one refresh, each query run once). Binds 127.0.0.1 unless told otherwise.
+`/api/dashboard` (the Grafana JSON, re-read when the file changes), and `/api/query?from=now-30m&to=now&width=1600`:
+every panel's data for that range, `$__interval` sized for a page that wide (one refresh, each query run once).
+Binds 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class DashboardHandler(BaseHTTPRequestHandler):
                 self._json(200, self.server.definition_file.current().document)
             elif path == "/api/query":
                 time_range = definition.time_range(query.get("from", ["now-30m"])[0], query.get("to", ["now"])[0])
-                self._json(200, self.server.runner.refresh(self.server.definition_file.current(), time_range))
+                width = _page_width(query.get("width", [str(definition.PAGE_WIDTH)])[0])
+                self._json(200, self.server.runner.refresh(self.server.definition_file.current(), time_range, width))
             else:
                 self._json(404, {"error": f"not found: {path}"})
         except DashboardError as exc:
@@ -102,6 +104,16 @@ class DashboardHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", cache or "no-store")
         self.end_headers()
         self.wfile.write(body)
+
+
+def _page_width(text: str) -> int:
+    try:
+        width = int(text)
+    except ValueError:
+        raise DashboardError(f"width must be a whole number of pixels, got {text!r}") from None
+    if not 100 <= width <= 20000:
+        raise DashboardError(f"width must be between 100 and 20000 pixels, got {width}")
+    return width
 
 
 def bind(host: str, port: int, definition_file: DefinitionFile, runner: QueryRunner) -> DashboardServer:

@@ -528,7 +528,8 @@ async function refresh() {
   state.busy = true;
   const status = document.getElementById("status");
   try {
-    const answer = await fetch(`/api/query?from=now-${state.range}&to=now`, { cache: "no-store" });
+    const width = Math.max(100, Math.round(document.getElementById("grid").clientWidth));
+    const answer = await fetch(`/api/query?from=now-${state.range}&to=now&width=${width}`, { cache: "no-store" });
     const data = await answer.json();
     if (!answer.ok) throw new Error(data.error || answer.statusText);
     state.last = data;
