@@ -125,6 +125,15 @@ def test_bad_input_is_one_line_and_exit_1(database_url: str, args: list[str], me
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
 
 
+def test_a_bad_dashboard_port_stops_run_before_anything_runs(database_url: str) -> None:
+    result = subprocess.run([USERPIPE, "run", "--once", "--dashboard-port", "-1"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr == "error: --dashboard-port must be between 0 and 65535, got -1\n"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select to_regclass('ops.pipeline_runs')").fetchone() == (None,)
+
+
 def test_the_command_serves_the_page_until_interrupted(database_url: str) -> None:
     process = subprocess.Popen([USERPIPE, "dashboard", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env={**os.environ})

@@ -30,12 +30,12 @@ def dashboard(port: Port = "3000", host: Host = "127.0.0.1", definition: Definit
     serve(host=host, port=parse_port(port), definition_path=definition, on_start=started)
 
 
-def parse_port(value: str) -> int:
+def parse_port(value: str, option: str = "--port") -> int:
     """A TCP port from text: 0 (any free port) .. 65535."""
     try:
         port = int(value)
     except ValueError:
-        raise UserpipeError(f"--port must be a whole number between 0 and 65535, got {value!r}") from None
+        raise UserpipeError(f"{option} must be a whole number between 0 and 65535, got {value!r}") from None
     if not 0 <= port <= 65535:
-        raise UserpipeError(f"--port must be between 0 and 65535, got {port}")
+        raise UserpipeError(f"{option} must be between 0 and 65535, got {port}")
     return port

@@ -61,7 +61,7 @@ def run(
     if max_cycles is not None and max_cycles < 1:
         raise UserpipeError(f"--max-cycles must be at least 1, got {max_cycles}")
     schedule = Schedule(cron)
-    port = None if no_dashboard else parse_port(dashboard_port)
+    port = None if no_dashboard else parse_port(dashboard_port, "--dashboard-port")
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
                              wait_for_lock=wait)
