@@ -50,7 +50,9 @@ class QueryRunner:
             self.pool.open(wait=True, timeout=10)
         except Exception as exc:
             self.pool.close()
-            raise DashboardError(f"the dashboard cannot connect as grafana_reader: {one_line(exc, 300)}") from exc
+            raise DashboardError(f"the dashboard cannot connect as grafana_reader: {one_line(exc, 300)} (its password:"
+                                 " USERPIPE_DASHBOARD_READER_PASSWORD, else $USERPIPE_HOME/grafana_reader.password)"
+                                 ) from exc
         return self
 
     def close(self) -> None:
