@@ -18,7 +18,7 @@ import pytest
 
 from randomuser_api.server import LocalApi
 from tests.dashboard.conftest import Warehouse
-from userpipe.dashboard import RunningDashboard, definition, reader
+from userpipe.dashboard import DashboardError, RunningDashboard, definition, reader
 from userpipe.dashboard.queries import QueryRunner
 
 USERPIPE = str(Path(sys.executable).with_name("userpipe"))
@@ -93,6 +93,16 @@ def test_the_reader_password_is_generated_once_and_private(warehouse: Warehouse)
     with psycopg.connect(url) as conn:
         assert conn.execute("select current_user, current_setting('default_transaction_read_only')").fetchone() \
             == ("grafana_reader", "on")
+
+
+def test_a_reader_that_cannot_log_in_is_one_line_naming_the_password() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there once closed
+    with pytest.raises(DashboardError) as error:
+        QueryRunner(f"postgresql://grafana_reader:x@127.0.0.1:{port}/nowhere", wait_seconds=1).open()
+    assert str(error.value).startswith("the dashboard cannot connect as grafana_reader: ")
+    assert "USERPIPE_DASHBOARD_READER_PASSWORD" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_a_busy_port_falls_back_to_a_free_one_and_says_so(make_dashboard: Callable[..., RunningDashboard],

@@ -38,8 +38,9 @@ ERROR_CHARS = 500
 class QueryRunner:
     """A connection pool for `grafana_reader` and the refresh that runs all of a dashboard's queries."""
 
-    def __init__(self, reader_url: str, size: int = POOL_SIZE) -> None:
-        self.pool = ConnectionPool(reader_url, min_size=1, max_size=size, open=False, timeout=10,
+    def __init__(self, reader_url: str, size: int = POOL_SIZE, wait_seconds: float = 10) -> None:
+        self.wait_seconds = wait_seconds
+        self.pool = ConnectionPool(reader_url, min_size=1, max_size=size, open=False, timeout=wait_seconds,
                                    kwargs={"autocommit": True, "application_name": "userpipe-dashboard"})
         self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="dashboard-query")
         self.executed: Counter[tuple[int, str]] = Counter()  # (panel id, refId) -> times run
@@ -47,7 +48,7 @@ class QueryRunner:
 
     def open(self) -> QueryRunner:
         try:
-            self.pool.open(wait=True, timeout=10)
+            self.pool.open(wait=True, timeout=self.wait_seconds)
         except Exception as exc:
             self.pool.close()
             raise DashboardError(f"the dashboard cannot connect as grafana_reader: {one_line(exc, 300)} (its password:"
