@@ -142,6 +142,37 @@ def test_a_collapsed_row_hides_its_panels_until_opened(make_dashboard: Callable[
     assert log.errors == []
 
 
+def test_types_the_json_does_not_use_yet_are_drawn_too(make_dashboard: Callable[..., RunningDashboard],
+                                                       open_page: OpenPage, tmp_path: Path) -> None:
+    def panel(id_: int, kind: str, sql: str | None, **extra: Any) -> dict[str, Any]:
+        targets = [{"refId": "A", "rawSql": sql, "format": "table"}] if sql else []
+        return {"id": id_, "type": kind, "title": kind, "gridPos": {"x": 6 * (id_ - 1), "y": 0, "w": 6, "h": 8},
+                "targets": targets, **extra}
+
+    document = {"title": "other types", "refresh": "5s", "time": {"from": "now-15m", "to": "now"}, "panels": [
+        panel(1, "gauge", "select average_age from marts.kpis",
+              fieldConfig={"defaults": {"min": 0, "max": 100, "thresholds": {"mode": "absolute", "steps": [
+                  {"color": "green", "value": None}, {"color": "red", "value": 80}]}}}),
+        panel(2, "bargauge", "select gender, user_count from marts.users_by_gender",
+              options={"reduceOptions": {"values": True, "calcs": ["lastNotNull"]}}),
+        panel(3, "text", None, options={"mode": "markdown", "content": "Synthetic users, landed every minute."}),
+        panel(4, "logs", "select email, created_at from public.incoming_users limit 5"),
+    ]}
+    path = tmp_path / "types.json"
+    path.write_text(json.dumps(document))
+    page, log = open_page(make_dashboard(path))
+    wait_until_drawn(page)
+    states = panel_states(page)
+    assert {title: shown["state"] for title, shown in states.items()} == dict.fromkeys(
+        ("gauge", "bargauge", "text", "logs"), "done")
+    assert states["gauge"]["canvas"] and states["bargauge"]["canvas"]
+    assert states["bargauge"]["points"] == 2
+    assert states["text"]["text"] == "Synthetic users, landed every minute."
+    assert states["logs"]["rows"] == 5 and 'panel type "logs" is shown as a table here' in states["logs"]["text"]
+    assert page.eval_on_selector("#range", "select => select.value") == "15m"
+    assert log.errors == []
+
+
 def test_the_time_picker_sets_the_range_of_the_queries(make_dashboard: Callable[..., RunningDashboard],
                                                        open_page: OpenPage) -> None:
     page, _ = open_page(make_dashboard())
