@@ -129,10 +129,13 @@ def test_a_collapsed_row_hides_its_panels_until_opened(make_dashboard: Callable[
     document["panels"] = [panel for panel in document["panels"] if panel not in below]
     path = tmp_path / "collapsed.json"
     path.write_text(json.dumps(document))
-    page, log = open_page(make_dashboard(path))
+    running = make_dashboard(path)
+    page, log = open_page(running)
     wait_until_drawn(page)
     hidden = {panel["title"] for panel in below}
     assert hidden.isdisjoint(panel_states(page))
+    queried = {panel_id for panel_id, _ in running.runner.executed}
+    assert queried.isdisjoint(panel["id"] for panel in below), "a folded row's panels were queried"
     page.click(f'.row[data-row-id="{row["id"]}"]')
     page.wait_for_function("n => document.querySelectorAll('.panel[data-state=\"done\"]').length >= n",
                            arg=len(PANELS), timeout=30_000)

@@ -48,10 +48,19 @@ def test_one_request_returns_every_panel_of_the_definition(make_dashboard: Calla
     assert status == 200 and document["uid"] == "realtime_users_001"
 
 
+def test_panels_asks_for_those_panels_only(make_dashboard: Callable[..., RunningDashboard]) -> None:
+    running = make_dashboard()
+    status, data = get(running.url + "api/query?panels=1,5,999")
+    assert status == 200 and set(data["panels"]) == {"1", "5"}
+    assert {panel_id for panel_id, _ in running.runner.executed} == {1, 5}
+
+
 @pytest.mark.parametrize(("query", "message"), [
     ("from=yesterday", "time must be now or now-<N><s|m|h|d|w>"),
     ("from=now&to=now-5m", "must start before it ends"),
     ("from=now-90d", "longer than 31 days"),
+    ("panels=1,two", "panels must be panel ids separated by commas"),
+    ("width=12", "width must be between 100 and 20000 pixels"),
 ])
 def test_a_bad_time_range_is_a_400_with_one_line(make_dashboard: Callable[..., RunningDashboard], query: str,
                                                  message: str) -> None:

@@ -60,20 +60,25 @@ class QueryRunner:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
 
-    def refresh(self, dashboard: Dashboard, time_range: TimeRange, page_width: int = PAGE_WIDTH) -> dict[str, Any]:
-        """Every panel's frames (or error) for `time_range` on a page `page_width` pixels wide, by panel id."""
+    def refresh(self, dashboard: Dashboard, time_range: TimeRange, page_width: int = PAGE_WIDTH,
+                panel_ids: set[int] | None = None) -> dict[str, Any]:
+        """Every panel's frames (or error) for `time_range` on a page `page_width` pixels wide, by panel id.
+
+        `panel_ids`: only those panels (the ones shown: as in Grafana, a collapsed row's panels are not queried).
+        """
         started = time.perf_counter()
+        queries = [query for query in dashboard.queries if panel_ids is None or query.panel_id in panel_ids]
         results = list(self.executor.map(lambda query: self._run(query, query.time_range(time_range, page_width)),
-                                         dashboard.queries))
+                                         queries))
         panels: dict[str, dict[str, Any]] = {}
-        for panel_id, group in itertools.groupby(zip(dashboard.queries, results, strict=True),
+        for panel_id, group in itertools.groupby(zip(queries, results, strict=True),
                                                  key=lambda pair: pair[0].panel_id):
             frames, errors = [], []
             for query, (frame, error) in group:
                 if error is None:
                     frames.append(frame)
                 else:
-                    errors.append(error if len(dashboard.queries) == 1 else f"{query.ref_id}: {error}")
+                    errors.append(error if _targets(dashboard, panel_id) == 1 else f"{query.ref_id}: {error}")
             panels[str(panel_id)] = {"frames": frames, "error": "; ".join(errors) or None}
         return {"from": _epoch_ms(time_range.start), "to": _epoch_ms(time_range.end), "panels": panels,
                 "seconds": round(time.perf_counter() - started, 4)}
@@ -94,6 +99,10 @@ class QueryRunner:
             log.info("panel %s query %s failed: %s", query.panel_id, query.ref_id, exc)
             return {}, one_line(str(exc) or type(exc).__name__, ERROR_CHARS)
         return _frame(query, columns, rows), None
+
+
+def _targets(dashboard: Dashboard, panel_id: int) -> int:
+    return sum(1 for query in dashboard.queries if query.panel_id == panel_id)
 
 
 def _type_name(conn: psycopg.Connection, oid: int) -> str:

@@ -2,7 +2,8 @@
 
 Routes: `/` (the page), `/static/<file>` (ECharts and the page's script and style, from the package),
 `/api/dashboard` (the Grafana JSON, re-read when the file changes), and `/api/query?from=now-30m&to=now&width=1600`:
-every panel's data for that range, `$__interval` sized for a page that wide (one refresh, each query run once).
+every panel's data for that range (or those of `&panels=1,2,..`, the ones shown), `$__interval` sized for a page
+that wide (one refresh, each query run once).
 Binds 127.0.0.1 unless told otherwise.
 """
 
@@ -80,7 +81,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
             elif path == "/api/query":
                 time_range = definition.time_range(query.get("from", ["now-30m"])[0], query.get("to", ["now"])[0])
                 width = _page_width(query.get("width", [str(definition.PAGE_WIDTH)])[0])
-                self._json(200, self.server.runner.refresh(self.server.definition_file.current(), time_range, width))
+                panels = _panel_ids(query["panels"][0]) if "panels" in query else None
+                self._json(200, self.server.runner.refresh(self.server.definition_file.current(), time_range, width,
+                                                           panels))
             else:
                 self._json(404, {"error": f"not found: {path}"})
         except DashboardError as exc:
@@ -114,6 +117,13 @@ def _page_width(text: str) -> int:
     if not 100 <= width <= 20000:
         raise DashboardError(f"width must be between 100 and 20000 pixels, got {width}")
     return width
+
+
+def _panel_ids(text: str) -> set[int]:
+    try:
+        return {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise DashboardError(f"panels must be panel ids separated by commas, got {text!r}") from None
 
 
 def bind(host: str, port: int, definition_file: DefinitionFile, runner: QueryRunner) -> DashboardServer:

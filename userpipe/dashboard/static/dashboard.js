@@ -10,7 +10,7 @@ const NAMED_COLORS = { green: "#73BF69", red: "#F2495C", orange: "#FF9830", blue
 const RANGES = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h"];
 const TEXT = "#ccccdc", MUTED = "#8e8e9e", GRID_LINE = "#2c3235";
 
-const state = { doc: null, range: "30m", refreshMs: 0, timer: null, busy: false, refreshes: 0, charts: new Map(),
+const state = { doc: null, range: "30m", refreshMs: 0, timer: null, busy: false, again: false, refreshes: 0, charts: new Map(),
   rowOpen: new Map(), last: null };
 window.userpipeDashboard = state;
 
@@ -493,7 +493,7 @@ function layout() {
       const open = rowIsOpen(section.row);
       row.append(Object.assign(document.createElement("span"), { className: "row-caret", textContent: open ? "▾" : "▸" }),
         Object.assign(document.createElement("span"), { textContent: section.row.title || "" }));
-      row.addEventListener("click", () => { state.rowOpen.set(section.row.id, !open); layout(); if (state.last) draw(state.last); });
+      row.addEventListener("click", () => { state.rowOpen.set(section.row.id, !open); layout(); refresh(); });
       place(row, 0, cursor, 24, 1);
       grid.appendChild(row);
       cursor += 1;
@@ -524,12 +524,13 @@ function draw(data) {
 }
 
 async function refresh() {
-  if (state.busy) return;
+  if (state.busy) { state.again = true; return; } // one at a time; one more after it when asked meanwhile
   state.busy = true;
   const status = document.getElementById("status");
   try {
     const width = Math.max(100, Math.round(document.getElementById("grid").clientWidth));
-    const answer = await fetch(`/api/query?from=now-${state.range}&to=now&width=${width}`, { cache: "no-store" });
+    const shown = visiblePanels().map((panel) => panel.id).join(","); // as in Grafana: folded rows are not queried
+    const answer = await fetch(`/api/query?from=now-${state.range}&to=now&width=${width}&panels=${shown}`, { cache: "no-store" });
     const data = await answer.json();
     if (!answer.ok) throw new Error(data.error || answer.statusText);
     state.last = data;
@@ -543,6 +544,7 @@ async function refresh() {
     status.textContent = `refresh failed: ${err.message || err}`;
   } finally {
     state.busy = false;
+    if (state.again) { state.again = false; refresh(); }
   }
 }
 
