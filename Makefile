@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest bench up down dashboards clean
+.PHONY: help install run test lint typecheck pytest chromium screenshot bench up down dashboards clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -34,8 +36,16 @@ lint: install ## ruff
 typecheck: install ## mypy
 	$(BIN)/mypy
 
-pytest: install ## pytest only
+pytest: install chromium ## pytest only
 	$(BIN)/pytest
+
+chromium: ## Debian's chromium for the dashboard's browser tests (apt-get install when missing)
+	@if [ -x $(CHROMIUM) ]; then echo "chromium: using $(CHROMIUM)"; else \
+	  echo "chromium: $(CHROMIUM) missing: $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium"; \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
+
+screenshot: install chromium ## Regenerate docs/dashboard.png: the page over a freshly loaded test warehouse
+	USERPIPE_DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(BIN)/pytest -q tests/dashboard/test_page.py -k every_panel
 
 bench: install ## Benchmarks: print measured rates and ratios (not tests); BENCH_ARGS=--full for README sizes
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)

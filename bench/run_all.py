@@ -1,7 +1,8 @@
 """Run every benchmark in turn (`make bench`); each prints its own measured rates and ratios.
 
 Benchmarks are not tests: they time, print and never assert. Sizes default to what fits a laptop in a few
-minutes; pass `--full` for the README's sizes (dbt up to 1M users, the quality gate over 1M users).
+minutes; pass `--full` for the README's sizes (dbt up to 1M users, the quality gate and a dashboard
+refresh over 1M users).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ QUICK = [
     ["bench_ingest.py", "--users", "100000", "--rounds", "3"],
     ["bench_dbt.py", "--sizes", "10000,100000"],
     ["bench_check.py", "--users", "100000", "--cli-runs", "2"],
+    ["bench_dashboard.py", "--sizes", "10000", "--rounds", "10"],
 ]
 FULL = [
     ["bench_api.py"],
     ["bench_ingest.py", "--users", "100000", "--rounds", "5"],
     ["bench_dbt.py", "--sizes", "10000,100000,1000000"],
     ["bench_check.py", "--users", "1000000", "--cli-runs", "3"],
+    ["bench_dashboard.py", "--sizes", "10000,1000000", "--rounds", "20"],
 ]
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.grafana.macros import MacroError, TimeRange, expand, go_interval_text, go_rfc3339nano
+from userpipe.dashboard.macros import MacroError, TimeRange, expand, go_interval_text, go_rfc3339nano
 
 START = datetime(2018, 4, 12, 18, 0, 0, tzinfo=UTC)
 RANGE = TimeRange(START, START + timedelta(minutes=5), interval=timedelta(minutes=10))

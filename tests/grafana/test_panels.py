@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from randomuser_api.server import LocalApi
-from tests.grafana.macros import TimeRange, expand
+from userpipe.dashboard.macros import TimeRange, expand
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "realtime_user_analytics.json").read_text())

@@ -138,7 +138,8 @@ def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, loca
     result = userpipe("run", "--plain", "--max-cycles", "2", "--cron", "* * * * * */1", "--batch-size", "5",
                       "--api-url", local_api.url)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
+    dashboard, *lines = result.stdout.strip().splitlines()  # the dashboard page's URL first, then one per cycle
+    assert dashboard.startswith("dashboard: http://127.0.0.1:"), result.stdout
     assert len(lines) == 2 and all(" | success | users 5 new of 5 | " in line for line in lines), result.stdout
     assert "next " in lines[0] and "next " not in lines[1]
     assert scalar(database_url, "select count(*) from ops.pipeline_runs where status = 'success' "

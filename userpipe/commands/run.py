@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -32,6 +34,10 @@ Plain = Annotated[bool, typer.Option(
 TimeLimit = Annotated[str | None, typer.Option(
     "--time-limit", metavar="SECONDS", help="Longest a cycle's ingest may take, retries included; past it the "
     "batch fails and lands nothing (default: 3/4 of the cron interval, at least 10 s).")]
+NoDashboard = Annotated[bool, typer.Option("--no-dashboard", help="Do not serve the dashboard page.")]
+DashboardPort = Annotated[str, typer.Option(
+    "--dashboard-port", metavar="PORT", envvar="USERPIPE_DASHBOARD_PORT",
+    help="Port of the dashboard page (a busy one falls back to a free port).")]
 
 
 def run(
@@ -44,6 +50,8 @@ def run(
     max_cycles: MaxCycles = None,
     plain: Plain = False,
     time_limit: TimeLimit = None,
+    no_dashboard: NoDashboard = False,
+    dashboard_port: DashboardPort = "3000",
 ) -> None:
     """Run ingest -> dbt build -> checks now and on every tick of --cron, with a live view of the KPIs.
 
@@ -51,20 +59,22 @@ def run(
     ops.pipeline_runs. Two runners (or a runner and Kestra) never overlap: the second skips, or waits with --wait.
     """
     from userpipe import warehouse
+    from userpipe.commands.dashboard import parse_port
     from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, ingest_time_limit, run_loop
     from userpipe.schedule import Schedule
 
     if max_cycles is not None and max_cycles < 1:
         raise UserpipeError(f"--max-cycles must be at least 1, got {max_cycles}")
     schedule = Schedule(cron)
+    port = None if no_dashboard else parse_port(dashboard_port, "--dashboard-port")
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
                              wait_for_lock=wait,
                              ingest_time_limit=parse_time_limit(time_limit) or ingest_time_limit(schedule))
     warehouse.check_settings()  # a malformed database URL or home fails here, not in every cycle
     stop = StopRequest()
-    with stop.on_signals(), CycleRunner(settings, stop=stop) as runner:
-        view = _view(settings, schedule, runner, plain)
+    with stop.on_signals(), CycleRunner(settings, stop=stop) as runner, _dashboard(runner, port) as dashboard_url:
+        view = _view(settings, schedule, runner, plain, dashboard_url)
         try:
             records = run_loop(
                 runner, schedule,
@@ -117,11 +127,35 @@ def check_nationalities(value: str | None) -> str | None:
     return ",".join(parse_nationalities(value))
 
 
-def _view(settings: Any, schedule: Any, runner: Any, plain: bool) -> Any:
+@contextlib.contextmanager
+def _dashboard(runner: Any, port: int | None) -> Iterator[str | None]:
+    """The dashboard page in a background thread while the loop runs (None when skipped or not startable)."""
+    if port is None:
+        yield None
+        return
+    from userpipe.dashboard import start_dashboard
+
+    try:
+        running = start_dashboard(runner.database_url, port=port)
+    except UserpipeError as exc:  # the page is optional: the cycles run without it
+        typer.echo(f"dashboard not started: {exc}", err=True)
+        yield None
+        return
+    if running.notice:
+        typer.echo(running.notice, err=True)
+    typer.echo(f"dashboard: {running.url}")
+    try:
+        yield running.url
+    finally:
+        running.stop()
+
+
+def _view(settings: Any, schedule: Any, runner: Any, plain: bool, dashboard_url: str | None = None) -> Any:
     from userpipe import live
 
     header = (f"userpipe run - cron '{schedule.expression}', {settings.batch_size} users per cycle, "
-              f"ingest time limit {settings.ingest_time_limit:g} s, API {runner.api_url}")
+              f"ingest time limit {settings.ingest_time_limit:g} s, API {runner.api_url}"
+              + (f", dashboard {dashboard_url}" if dashboard_url else ""))
     return live.choose_view(header, history=_history(runner), plain=True if plain else None,
                             read_kpis=lambda: _kpis(runner))
 

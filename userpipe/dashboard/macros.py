@@ -1,4 +1,4 @@
-"""Grafana's PostgreSQL datasource macro expansion, re-done in Python for the panel tests.
+"""Grafana's PostgreSQL datasource macro expansion, re-done in Python for the dashboard page (and its tests).
 
 Mirrors grafana/grafana `pkg/tsdb/grafana-postgresql-datasource` (Grafana 11.x, TimescaleDB off): first the
 global SQL substitutions of `sqleng.Interpolate` (`$__interval_ms`, `$__interval`, `$__unixEpochFrom()`,

@@ -1,0 +1,1 @@
+../../grafana/readonly_role.sql
