@@ -126,8 +126,8 @@ class SoonAfter(Schedule):
     """A schedule whose next tick is `seconds` after the moment asked about (the loop's waits, made exact)."""
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds  # before Schedule's check that the expression fires, which calls next_after
         super().__init__("* * * * *")
-        self.seconds = seconds
 
     def next_after(self, moment: datetime | None = None) -> datetime:
         return (moment or datetime.now(UTC)) + timedelta(seconds=self.seconds)
