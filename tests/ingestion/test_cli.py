@@ -55,6 +55,8 @@ def bad_input_env(untouched_database: str, monkeypatch: pytest.MonkeyPatch, tmp_
     (["-n", "5", "--api-url", "http://127.0.0.1:1/api/"], "cannot reach API http://127.0.0.1:1/api/"),
     (["-n", "5", "--page", "x"], "page must be a whole number"),
     (["-n", "5", "--seed", "a b"], "seed must be 1-64 letters"),
+    (["-n", "5", "--time-limit", "0"], "time limit must be more than 0 seconds, got '0'"),
+    (["-n", "5", "--time-limit", "soon"], "time limit must be a number of seconds, got 'soon'"),
 ])
 def test_bad_input_is_one_line_and_exit_code_1(
         bad_input_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
