@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from userpipe.commands import api, check, db, ingest, kestra, quickstart, run, status, transform
+from userpipe.commands import api, check, db, ingest, kestra, quickstart, run, status, stream, transform
 from userpipe.errors import UserpipeError
 
 cli = typer.Typer(
@@ -28,6 +28,7 @@ cli.command("status")(status.status)
 cli.add_typer(kestra.app, name="kestra")
 cli.command("check")(check.check)
 cli.command("ingest")(ingest.ingest)
+cli.command("stream")(stream.stream)
 cli.command("transform")(transform.transform)
 cli.command("quickstart")(quickstart.quickstart)
 cli.add_typer(api.app, name="api", help="Our randomuser.me-compatible API: serve it, with fault switches.")
