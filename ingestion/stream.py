@@ -302,31 +302,30 @@ class _Consumer:
                           f"{self.stats.last_seq + 1}")
                 self._sleep(delay)
 
-    def _open(self) -> ClientConnection:
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[ClientConnection]:
+        """A connection to the feed from the next sequence on, its hello checked."""
         url = feed_url(self.base, self.stats.seed, self.rate, self.nats, self.stats.last_seq + 1)
-        try:
-            ws = connect(url, open_timeout=OPEN_TIMEOUT_SECONDS, max_queue=MAX_QUEUE_FRAMES, compression=None,
-                         max_size=16 * 2**20, proxy=None)
-        except InvalidStatus as exc:
-            raise StreamError(f"{self.base} is not a userpipe stream feed: it answered HTTP "
-                              f"{exc.response.status_code} {_error_text(exc.response.body)}") from None
-        except InvalidURI as exc:
-            raise StreamError(f"bad stream URL {self.base}: {one_line(exc, 160)}") from None
-        except InvalidHandshake as exc:  # e.g. an answer that is not HTTP; during a restart, a cut handshake
-            if not self.ever_connected:
-                raise StreamError(f"{self.base} is not a userpipe stream feed: {one_line(exc, 160)}") from None
-            raise _FeedLost(one_line(exc, 120)) from None
-        except (OSError, TimeoutError) as exc:
-            raise _FeedLost(one_line(exc, 120) or type(exc).__name__) from None
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                ws = stack.enter_context(connect(url, open_timeout=OPEN_TIMEOUT_SECONDS, max_queue=MAX_QUEUE_FRAMES,
+                                                 compression=None, max_size=16 * 2**20, proxy=None))
+            except InvalidStatus as exc:
+                raise StreamError(f"{self.base} is not a userpipe stream feed: it answered HTTP "
+                                  f"{exc.response.status_code} {_error_text(exc.response.body)}") from None
+            except InvalidURI as exc:
+                raise StreamError(f"bad stream URL {self.base}: {one_line(exc, 160)}") from None
+            except InvalidHandshake as exc:  # e.g. an answer that is not HTTP; during a restart, a cut handshake
+                if not self.ever_connected:
+                    raise StreamError(f"{self.base} is not a userpipe stream feed: {one_line(exc, 160)}") from None
+                raise _FeedLost(one_line(exc, 120)) from None
+            except (OSError, TimeoutError) as exc:
+                raise _FeedLost(one_line(exc, 120) or type(exc).__name__) from None
             self._check_hello(ws)
-        except BaseException:
-            ws.close()
-            raise
-        self.ever_connected = True
-        if self.observer:
-            self.observer.connected(self.stats)
-        return ws
+            self.ever_connected = True
+            if self.observer:
+                self.observer.connected(self.stats)
+            yield ws
 
     def _check_hello(self, ws: ClientConnection) -> None:
         try:
@@ -344,11 +343,10 @@ class _Consumer:
                               f"({one_line(message, 80)!r})")
 
     def _consume(self, ws: ClientConnection) -> None:
-        with ws:
-            while not self.done():
-                batch = self._receive_batch(ws)
-                if batch:
-                    self._commit(batch)
+        while not self.done():
+            batch = self._receive_batch(ws)
+            if batch:
+                self._commit(batch)
 
     def _receive_batch(self, ws: ClientConnection) -> list[_Frame]:
         """Frames for one commit: wait up to 1 s for the first (then check for a stop), then COMMIT_SECONDS more."""

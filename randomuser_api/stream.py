@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -54,6 +55,7 @@ FRAME_RATE = 50  # frames per second at most; above this rate a frame carries se
 MAX_FRAME_USERS = 2_000  # a consumer catching up gets at most this many users a frame
 MAX_SEQ = 2**53  # sequence numbers stay exact in any JSON reader
 WRITE_LIMIT = 64 * 1024  # bytes buffered per connection before `send` waits for the consumer
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 class StreamParamError(ValueError):
@@ -93,7 +95,7 @@ def parse_stream_query(query: Mapping[str, list[str]]) -> StreamRequest:
         asked = tuple(dict.fromkeys(code.strip().upper() for code in get["nat"].split(",") if code.strip()))
         unknown = [code for code in asked if code not in NATIONALITIES]
         if unknown or not asked:
-            raise StreamParamError(f"unknown nationality {', '.join(unknown) or get['nat']!r}")
+            raise StreamParamError(f"unknown nationality {', '.join(unknown) or repr(get['nat'])}")
         nats = asked
     return StreamRequest(seed=seed or random_seed(), rate=rate, nats=nats, first_seq=int(first))
 
@@ -125,8 +127,10 @@ def users_frame(req: StreamRequest, first: int, count: int, emitted_at: float) -
     })
 
 
-async def feed(connection: ServerConnection, req: StreamRequest) -> None:
-    """Send the hello, then the users of `req` at its rate until the consumer goes."""
+async def feed(connection: ServerConnection, req: StreamRequest,
+               on_sent: Callable[[int], None] | None = None) -> None:
+    """Send the hello, then the users of `req` at its rate until the consumer goes; `on_sent(n)` after each
+    frame handed to the socket."""
     await connection.send(orjson.dumps(req.hello()).decode())
     loop = asyncio.get_running_loop()
     started, next_seq = loop.time(), req.first_seq
@@ -139,6 +143,8 @@ async def feed(connection: ServerConnection, req: StreamRequest) -> None:
             frame = users_frame(req, next_seq, count, time.time())
             await connection.send(frame, text=True)  # waits while the consumer does not read
             next_seq += count
+            if on_sent is not None:
+                on_sent(count)
         wake = started + (next_seq - req.first_seq) / req.rate
         await asyncio.sleep(max(wake - loop.time(), min_gap if req.rate > FRAME_RATE else 0.0))
 
@@ -163,13 +169,13 @@ def _check_request(connection: ServerConnection, request: Request) -> Response |
     return None
 
 
-async def _handle(connection: ServerConnection) -> None:
+async def _handle(connection: ServerConnection, on_sent: Callable[[int], None] | None = None) -> None:
     assert connection.request is not None
     req = parse_stream_query(parse_qs(urlsplit(connection.request.path).query, keep_blank_values=True))
     log.info("stream to %s: seed %s, rate %g/s, from %s", connection.remote_address, req.seed, req.rate,
              req.first_seq)
     with contextlib.suppress(ConnectionClosed):
-        await feed(connection, req)
+        await feed(connection, req, on_sent)
 
 
 class LocalStream:
@@ -182,6 +188,10 @@ class LocalStream:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.host, self.port = host, port
+        self.users_sent = 0  # users handed to the sockets of all connections (read by tests and the bench)
+
+    def _count(self, users: int) -> None:
+        self.users_sent += users
 
     @property
     def url(self) -> str:
@@ -190,7 +200,7 @@ class LocalStream:
     def start(self) -> LocalStream:
         if self._thread is not None:
             return self
-        self._server = self._loop.run_until_complete(_open(self._host, self._port))
+        self._server = self._loop.run_until_complete(_open(self._host, self._port, self._count))
         self.host, self.port = _bound_address(self._server)
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"randomuser-stream-{self.port}",
                                         daemon=True)
@@ -204,7 +214,12 @@ class LocalStream:
 
         async def close() -> None:
             server.close()  # closes every connection (close frame, then TCP)
-            await server.wait_closed()
+            try:
+                await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_SECONDS + 1)
+            except TimeoutError:  # a peer that reads nothing cannot even take the close frame
+                for connection in server.connections:
+                    connection.transport.abort()
+                await server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=15)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -219,9 +234,11 @@ class LocalStream:
         self.stop()
 
 
-async def _open(host: str, port: int) -> Server:
-    return await serve(_handle, host, port, process_request=_check_request, write_limit=WRITE_LIMIT,
-                       max_size=2**16, compression=None, server_header=f"{API_NAME}/{VERSION}")
+async def _open(host: str, port: int, on_sent: Callable[[int], None] | None = None) -> Server:
+    return await serve(functools.partial(_handle, on_sent=on_sent), host, port, process_request=_check_request,
+                       write_limit=WRITE_LIMIT, max_size=2**16, compression=None,
+                       close_timeout=CLOSE_TIMEOUT_SECONDS,
+                       server_header=f"{API_NAME}/{VERSION}")
 
 
 def _bound_address(server: Server) -> tuple[str, int]:
