@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import orjson
@@ -46,6 +46,7 @@ from userpipe import warehouse
 from userpipe.errors import UserpipeError, one_line
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COMMIT_SECONDS = 0.05  # a batch is committed this long after its first frame arrived
 MAX_BATCH_USERS = 5_000  # ... or once it holds this many users
@@ -250,14 +251,21 @@ def _connect_database(url: str) -> psycopg.Connection:
         conn = psycopg.connect(url, connect_timeout=5)
     except psycopg.OperationalError as exc:
         raise StreamError(f"database unreachable: {one_line(exc, 160)}") from None
+    return conn
+
+
+def _ensure_tables(conn: psycopg.Connection) -> None:
+    """ops.stream_state, and raw.users should the stream land first (once the feed has proved to be ours)."""
     with conn.transaction():
         conn.execute(STATE_DDL)
         conn.execute(RAW_DDL)
-    return conn
 
 
 def _resume_point(conn: psycopg.Connection, seed: str | None, nat: str) -> tuple[str, int]:
     """(seed, last committed sequence) of the stream to continue."""
+    if conn.execute("select to_regclass('ops.stream_state')").fetchone() == (None,):
+        conn.commit()
+        return seed or new_seed(), 0
     if seed is None:
         row = conn.execute("select seed from ops.stream_state where nat = %s order by committed_at desc limit 1",
                            (nat,)).fetchone()
@@ -322,6 +330,8 @@ class _Consumer:
             except (OSError, TimeoutError) as exc:
                 raise _FeedLost(one_line(exc, 120) or type(exc).__name__) from None
             self._check_hello(ws)
+            if not self.ever_connected:
+                self._run_database(lambda: _ensure_tables(self.conn))
             self.ever_connected = True
             if self.observer:
                 self.observer.connected(self.stats)
@@ -413,36 +423,22 @@ class _Consumer:
         rows = [row for frame in frames for row in frame.rows]
         columns = [list(column) for column in zip(*rows, strict=True)]
         previous, last_seq = self.stats.last_seq, frames[-1].first_seq + len(frames[-1].rows) - 1
-        attempt = 0
-        while True:
-            try:
-                with self.conn.transaction():
-                    inserted = self.conn.execute(INSERT_SQL, columns).rowcount
-                    advanced = self.conn.execute(ADVANCE_SQL, {
-                        "seed": self.stats.seed, "nat": self.nat_key, "last_seq": last_seq,
-                        "emitted_at": frames[-1].emitted_at, "received": len(rows), "new": inserted,
-                        "previous": previous,
-                    }).rowcount
-                    if advanced != 1:
-                        raise StreamError(f"another consumer advanced stream {self.stats.seed} past sequence "
-                                          f"{previous}; stopping (nothing of this batch landed)")
-                break
-            except psycopg.OperationalError as exc:
-                if self.should_stop():
-                    raise StreamError(f"stopped while the database was unreachable; {len(rows)} users received "
-                                      f"after sequence {previous} did not land (the feed sends them again)") from None
-                delay = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)]
-                attempt += 1
-                if not self.stats.database_down:
-                    self.stats.database_down = True
-                    self._say(f"database unreachable ({one_line(exc, 100)}); holding {len(rows)} users, "
-                              f"not reading the feed, retrying every <= {BACKOFF_SECONDS[-1]:g} s")
-                self._sleep(delay)
-                self.conn = self._reconnect_database()
+
+        def land() -> int:
+            with self.conn.transaction():
+                inserted = self.conn.execute(INSERT_SQL, columns).rowcount
+                advanced = self.conn.execute(ADVANCE_SQL, {
+                    "seed": self.stats.seed, "nat": self.nat_key, "last_seq": last_seq,
+                    "emitted_at": frames[-1].emitted_at, "received": len(rows), "new": inserted,
+                    "previous": previous,
+                }).rowcount
+                if advanced != 1:
+                    raise StreamError(f"another consumer advanced stream {self.stats.seed} past sequence "
+                                      f"{previous}; stopping (nothing of this batch landed)")
+            return inserted
+
+        inserted = self._run_database(land, f"holding {len(rows)} users after sequence {previous}")
         committed = time.time()
-        if self.stats.database_down:
-            self.stats.database_down = False
-            self._say("database back; streaming again")
         stats = self.stats
         stats.received += len(rows)
         stats.landed_new += inserted
@@ -453,6 +449,29 @@ class _Consumer:
             stats.lags.extend([committed - frame.emitted_at] * len(frame.rows))
         if self.observer:
             self.observer.committed(stats)
+
+    def _run_database(self, work: Callable[[], T], holding: str = "") -> T:
+        """`work()`, retried with backoff while the database is unreachable (said once, and once it is back)."""
+        attempt = 0
+        while True:
+            try:
+                result = work()
+                break
+            except psycopg.OperationalError as exc:
+                if self.should_stop():
+                    raise StreamError(f"stopped while the database was unreachable ({holding or 'nothing held'}; "
+                                      "the feed sends those users again)") from None
+                if not self.stats.database_down:
+                    self.stats.database_down = True
+                    self._say(f"database unreachable ({one_line(exc, 100)}); {holding + ', ' if holding else ''}"
+                              f"not reading the feed, retrying every <= {BACKOFF_SECONDS[-1]:g} s")
+                self._sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
+                attempt += 1
+                self.conn = self._reconnect_database()
+        if self.stats.database_down:
+            self.stats.database_down = False
+            self._say("database back; streaming again")
+        return result
 
     def _reconnect_database(self) -> psycopg.Connection:
         with contextlib.suppress(psycopg.Error):

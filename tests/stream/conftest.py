@@ -99,3 +99,52 @@ class Background:
     def stop(self, timeout: float = 60.0) -> StreamResult:
         self._stop.set()
         return self.join(timeout)
+
+
+class FakeFeed:
+    """A real WebSocket server on a free port that sends `messages` (text) to each connection, then waits:
+    a feed that is not ours, or ours gone wrong (malformed frames)."""
+
+    def __init__(self, messages: list[str]) -> None:
+        import asyncio
+
+        from websockets.asyncio.server import ServerConnection, serve
+
+        async def handler(connection: ServerConnection) -> None:
+            for message in messages:
+                await connection.send(message)
+            await connection.wait_closed()
+
+        async def open_server() -> Any:
+            return await serve(handler, "127.0.0.1", 0)
+
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(open_server())
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/api/stream"
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        import asyncio
+
+        async def stop() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=15)
+
+
+@pytest.fixture
+def fake_feed() -> Iterator[Callable[[list[str]], FakeFeed]]:
+    made: list[FakeFeed] = []
+
+    def make(messages: list[str]) -> FakeFeed:
+        made.append(FakeFeed(messages))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
