@@ -40,6 +40,7 @@ class PlainStreamView:
         self.every = every
         self.stats: StreamStats | None = None
         self._last = 0.0
+        self._printed_at_commit = -1
 
     def _print(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False)
@@ -53,6 +54,7 @@ class PlainStreamView:
         now = time.monotonic()
         if now - self._last >= self.every:
             self._last = now
+            self._printed_at_commit = stats.commits
             self._print(stats_line(stats))
 
     def trouble(self, stats: StreamStats, message: str) -> None:
@@ -60,7 +62,7 @@ class PlainStreamView:
         self._print(message)
 
     def close(self) -> None:
-        if self.stats is not None:
+        if self.stats is not None and self.stats.commits != self._printed_at_commit:
             self._print(stats_line(self.stats))
 
 
