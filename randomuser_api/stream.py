@@ -58,6 +58,9 @@ WRITE_LIMIT = 64 * 1024  # bytes buffered per connection before `send` waits for
 CLOSE_TIMEOUT_SECONDS = 2.0
 
 
+OnSent = Callable[[int, int, float], None]  # (first sequence, users, emitted_at) of a frame sent
+
+
 class StreamParamError(ValueError):
     """A query parameter of `/api/stream` out of bounds; its message is the 400 answer's error."""
 
@@ -127,10 +130,9 @@ def users_frame(req: StreamRequest, first: int, count: int, emitted_at: float) -
     })
 
 
-async def feed(connection: ServerConnection, req: StreamRequest,
-               on_sent: Callable[[int], None] | None = None) -> None:
-    """Send the hello, then the users of `req` at its rate until the consumer goes; `on_sent(n)` after each
-    frame handed to the socket."""
+async def feed(connection: ServerConnection, req: StreamRequest, on_sent: OnSent | None = None) -> None:
+    """Send the hello, then the users of `req` at its rate until the consumer goes; `on_sent(first_seq, count,
+    emitted_at)` after each frame handed to the socket."""
     await connection.send(orjson.dumps(req.hello()).decode())
     loop = asyncio.get_running_loop()
     started, next_seq = loop.time(), req.first_seq
@@ -140,11 +142,12 @@ async def feed(connection: ServerConnection, req: StreamRequest,
         due_until = req.first_seq + int((loop.time() - started) * req.rate)
         count = min(due_until - next_seq + 1, MAX_FRAME_USERS)
         if count > 0:
-            frame = users_frame(req, next_seq, count, time.time())
+            emitted_at = time.time()
+            frame = users_frame(req, next_seq, count, emitted_at)
             await connection.send(frame, text=True)  # waits while the consumer does not read
-            next_seq += count
             if on_sent is not None:
-                on_sent(count)
+                on_sent(next_seq, count, emitted_at)
+            next_seq += count
         wake = started + (next_seq - req.first_seq) / req.rate
         await asyncio.sleep(max(wake - loop.time(), min_gap if req.rate > FRAME_RATE else 0.0))
 
@@ -169,7 +172,7 @@ def _check_request(connection: ServerConnection, request: Request) -> Response |
     return None
 
 
-async def _handle(connection: ServerConnection, on_sent: Callable[[int], None] | None = None) -> None:
+async def _handle(connection: ServerConnection, on_sent: OnSent | None = None) -> None:
     assert connection.request is not None
     req = parse_stream_query(parse_qs(urlsplit(connection.request.path).query, keep_blank_values=True))
     log.info("stream to %s: seed %s, rate %g/s, from %s", connection.remote_address, req.seed, req.rate,
@@ -182,16 +185,18 @@ class LocalStream:
     """The feed on `host:port` (0 = a free port) in a background thread with its own event loop; use as a
     context manager. `.url` is `ws://HOST:PORT/api/stream`; `stop()` closes every connection."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host, self._port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, on_sent: OnSent | None = None) -> None:
+        self._host, self._port, self._on_sent = host, port, on_sent
         self._loop = asyncio.new_event_loop()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.host, self.port = host, port
         self.users_sent = 0  # users handed to the sockets of all connections (read by tests and the bench)
 
-    def _count(self, users: int) -> None:
+    def _count(self, first_seq: int, users: int, emitted_at: float) -> None:
         self.users_sent += users
+        if self._on_sent is not None:
+            self._on_sent(first_seq, users, emitted_at)
 
     @property
     def url(self) -> str:
@@ -234,7 +239,7 @@ class LocalStream:
         self.stop()
 
 
-async def _open(host: str, port: int, on_sent: Callable[[int], None] | None = None) -> Server:
+async def _open(host: str, port: int, on_sent: OnSent | None = None) -> Server:
     return await serve(functools.partial(_handle, on_sent=on_sent), host, port, process_request=_check_request,
                        write_limit=WRITE_LIMIT, max_size=2**16, compression=None,
                        close_timeout=CLOSE_TIMEOUT_SECONDS,
