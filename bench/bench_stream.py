@@ -8,7 +8,8 @@ our feed in this process (its frames' emit times recorded), `userpipe stream --u
 subprocess, and this process polling `marts.latest_users_live` (what the "Latest Users (live)" panel reads)
 back to back. A user's latency is the time of the first poll whose answer holds it minus the emit time of
 its frame; users that came and went between two polls (more than 50 a poll) are counted as "unseen". No dbt
-build runs during a rate (pending users pile up as if the minute cycle were stopped: the worst case).
+build runs during a rate (at 60 s a rate: the minute cycle's worst case, a minute of stream pending); one runs
+between rates, as the cycle would.
 Load printed beside: the machine's 1-minute load average, the CPU used by the consumer process (from its first
 user seen on) and by this process (feed + poller), as a share of one core. A benchmark, not a test: it prints,
 it does not assert.
@@ -125,6 +126,28 @@ def run_rate(url: str, rate: float, seconds: float, home: Path) -> dict[str, flo
     return result
 
 
+def dlt_commit_seconds(url: str, home: Path, rows: int = 50, rounds: int = 10) -> list[float]:
+    """Seconds of one dlt `pipeline.run` landing `rows` small user rows (append, postgres destination), in a
+    long-lived process after a warm-up run: the fixed cost a per-commit dlt load would add to each batch."""
+    import dlt
+
+    from ingestion.pipeline import DLT_CONFIG, _credentials
+
+    pipeline = dlt.pipeline(pipeline_name="bench_stream_dlt", pipelines_dir=str(home / "dlt"),
+                            destination=dlt.destinations.postgres(credentials=_credentials(url)),
+                            dataset_name="bench_dlt")
+    seconds = []
+    with dlt.config.values(DLT_CONFIG):
+        for round_ in range(rounds + 1):
+            batch = [{"uuid": str(uuid.uuid4()), "payload": {"n": round_, "i": i}, "request_page": i}
+                     for i in range(rows)]
+            started = time.perf_counter()
+            pipeline.run(batch, table_name="users", write_disposition="append")
+            if round_:  # the first run creates the tables
+                seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def line(result: dict[str, float | int | str]) -> str:
     latency = (f"p50 {result['p50']:.3f} s  p95 {result['p95']:.3f} s  p99 {result['p99']:.3f} s"
                if "p50" in result else "no user seen")
@@ -152,17 +175,23 @@ def main() -> None:
     home = warehouse.home() / "bench-stream"
     try:
         ingest(1000, seed="bench-base", database_url=url)
-        Transformer(database_url=url, state_dir=home / "dbt").build()
+        transformer = Transformer(database_url=url, state_dir=home / "dbt")
+        transformer.build()
+        dlt_runs = dlt_commit_seconds(url, home)
+        print(f"dlt: one pipeline.run of 50 rows (warm, {len(dlt_runs)} runs): median "
+              f"{statistics.median(dlt_runs):.3f} s, max {max(dlt_runs):.3f} s")
         print(f"bench_stream: {seconds:g} s per rate; latency = emit -> visible in {POLL_SQL!r}")
         best = None
         for rate in [float(r) for r in args.rates.split(",")]:
             result = run_rate(url, rate, seconds, home)
             print(line(result), flush=True)
+            transformer.build()  # as the minute cycle would: the next rate starts with nothing pending
             if float(result.get("p95", 1e9)) < 1.0 and not result["exit"]:
                 best = rate
         for rate in [float(r) for r in args.max_rates.split(",") if r]:
             result = run_rate(url, rate, seconds, home)
             print(line(result), flush=True)
+            transformer.build()
             if float(result.get("p95", 1e9)) >= 1.0 or result["exit"]:
                 break
             best = rate
