@@ -205,7 +205,6 @@ class _Frame:
     first_seq: int
     emitted_at: float
     rows: list[tuple[Any, ...]]
-    received_at: float
 
 
 @dataclass
@@ -409,7 +408,6 @@ class _Consumer:
         return frames
 
     def _parse_frame(self, message: str | bytes, expected: int) -> _Frame:
-        received_at = time.time()
         body = message.encode() if isinstance(message, str) else message
         where = f"stream frame after sequence {expected - 1} from {self.base}"
         try:
@@ -439,7 +437,7 @@ class _Consumer:
             for i, (uuid, payload, dlt_id) in enumerate(
                 zip(page.uuids, page.payloads, generate_dlt_ids(len(page.uuids)), strict=True))
         ]
-        return _Frame(first_seq=expected, emitted_at=float(emitted_at), rows=rows, received_at=received_at)
+        return _Frame(first_seq=expected, emitted_at=float(emitted_at), rows=rows)
 
     def _commit(self, frames: list[_Frame]) -> None:
         """Land the frames' rows and advance the stream's state in one transaction; retried until the database
@@ -528,12 +526,3 @@ def _error_text(body: bytes | None) -> str:
     except (orjson.JSONDecodeError, AttributeError):
         error = None
     return f"({one_line(error, 120)})" if error else "(not a WebSocket feed)"
-
-
-def committed_state(database_url: str, seed: str, nat: Sequence[str] = ()) -> int:
-    """The last committed sequence of a stream (0 if none)."""
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("select last_seq from ops.stream_state where seed = %s and nat = %s",
-                           (seed, ",".join(nat))).fetchone()
-    return int(row[0]) if row else 0
-
