@@ -261,3 +261,20 @@ def serve_stream(host: str = "127.0.0.1", port: int = 8001) -> None:
         await server.serve_forever()
 
     asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m randomuser_api.stream [--host 127.0.0.1] [--port 8001]`: the feed in the foreground."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m randomuser_api.stream", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 = a free one)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_stream(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

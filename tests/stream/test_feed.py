@@ -114,3 +114,26 @@ def test_a_consumer_that_does_not_read_stalls_the_feed(feed: LocalStream) -> Non
         wait_until(stalled, timeout=30, what="the feed to stop sending to a client that does not read")
         held = feed.users_sent
         assert held < 20_000, f"{held} users sent to a client that read nothing"
+
+
+def test_the_feed_runs_in_the_foreground_from_the_command_line(tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "randomuser_api.stream", "--port", str(port)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        def hello() -> dict[str, object] | None:
+            try:
+                with connect(f"ws://127.0.0.1:{port}/api/stream?seed=cli", open_timeout=5) as ws:
+                    return dict(orjson.loads(ws.recv(timeout=5)))
+            except OSError:
+                return None
+
+        assert wait_until(hello, timeout=30, what="the feed to listen")["seed"] == "cli"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
