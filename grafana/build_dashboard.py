@@ -220,6 +220,61 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
     ]
 
 
+def _live_stream(y: int) -> list[cogbuilder.Builder[models.Panel]]:
+    """`userpipe stream`: users per second, the live total, the stream's lag, the newest users (built or not)."""
+    per_second = (
+        "select $__timeGroupAlias(created_at, 1s), count(*) as \"users per second\"\n"
+        "from marts.incoming_users_live\n"
+        "where created_at > (now() at time zone 'UTC') - interval '5 minutes'\n"
+        "group by 1\n"
+        "order by 1"
+    )
+    latest = (
+        "select picture_thumbnail as picture, first_name || ' ' || last_name as name, email, gender, age,\n"
+        "       city, country, nationality, created_at\n"
+        "from marts.latest_users_live\n"
+        "order by created_at desc, user_id\n"
+        "limit 20"
+    )
+    image = models.DynamicConfigValue(id_val="custom.cellOptions",
+                                      value=common_models.TableImageCellOptions(alt="user picture"))
+    return [
+        (timeseries.Panel().title("Users per Second (last 5 minutes)").datasource(DATASOURCE)
+         .grid_pos(_grid(0, y, 12, 8))
+         .description("Users landed per second, those not built into incoming_users yet included "
+                      "(marts.incoming_users_live).")
+         .with_target(SqlQuery(per_second, time_series=True)).unit("short").min(0)
+         .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
+         .legend(common.VizLegendOptions().show_legend(False)
+                 .display_mode(common_models.LegendDisplayMode.LIST)
+                 .placement(common_models.LegendPlacement.BOTTOM))),
+        _stat("Live Total Users", "select total_users from marts.kpis_live", _grid(12, y, 4, 4),
+              description="Users landed so far, streamed users within a second of their commit (marts.kpis_live)."),
+        _stat("Stream Lag",
+              "select extract(epoch from committed_at - last_emitted_at) as lag_seconds\n"
+              "from ops.stream_state order by committed_at desc limit 1",
+              _grid(16, y, 4, 4), unit="s", decimals=2,
+              thresholds=_thresholds((None, "green"), (0.5, "orange"), (1, "red")),
+              description="From the feed's emit time to the commit in raw.users, for the newest commit of the "
+                          "latest stream (ops.stream_state)."),
+        _stat("Last Stream Commit",
+              "select extract(epoch from now() - committed_at) as seconds_ago\n"
+              "from ops.stream_state order by committed_at desc limit 1",
+              _grid(20, y, 4, 4), unit="s", decimals=0,
+              thresholds=_thresholds((None, "green"), (10, "orange"), (60, "red")),
+              description="Seconds since `userpipe stream` last committed users (ops.stream_state)."),
+        _stat("Streamed Users", "select coalesce(sum(users_new), 0) as streamed_users from ops.stream_state",
+              _grid(12, y + 4, 12, 4),
+              description="Users new to raw.users that streams landed (ops.stream_state.users_new)."),
+        (table.Panel().title("Latest Users (live)").datasource(DATASOURCE).grid_pos(_grid(0, y + 8, 24, 10))
+         .description("The 20 newest users, streamed users within a second of their commit "
+                      "(marts.latest_users_live).")
+         .with_target(SqlQuery(latest)).cell_height(common_models.TableCellHeight.MD)
+         .override_by_name("picture", [image, models.DynamicConfigValue(id_val="custom.width", value=64)])
+         .override_by_name("created_at", [models.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")])),
+    ]
+
+
 def build() -> dict[str, Any]:
     """The dashboard as the JSON object Grafana's file provisioning loads."""
     board = (
@@ -227,7 +282,7 @@ def build() -> dict[str, Any]:
         .description("Synthetic users landing every minute: KPIs from the marts, latest users, pipeline health.")
         .tags(["userpipe", "realtime"]).refresh("5s").time("now-30m", "now").live_now(True)
         .timezone("browser").editable()
-        .timepicker(dashboard.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m"]))
+        .timepicker(dashboard.TimePicker().refresh_intervals(["1s", "5s", "10s", "30s", "1m", "5m"]))
     )
     panels: list[cogbuilder.Builder[models.Panel]] = [
         *_kpi_stats(0),
@@ -240,7 +295,12 @@ def build() -> dict[str, Any]:
     for panel_id, panel in enumerate(panels, start=1):
         board = board.with_panel(panel.id(panel_id))  # type: ignore[attr-defined]
     board = board.with_row(dashboard.Row("Pipeline health").id(len(panels) + 1).grid_pos(_grid(0, 33, 24, 1)))
-    for panel_id, panel in enumerate(_pipeline_health(34), start=len(panels) + 2):
+    health = _pipeline_health(34)
+    for panel_id, panel in enumerate(health, start=len(panels) + 2):
+        board = board.with_panel(panel.id(panel_id))  # type: ignore[attr-defined]
+    live_row_id = len(panels) + len(health) + 2
+    board = board.with_row(dashboard.Row("Live stream").id(live_row_id).grid_pos(_grid(0, 46, 24, 1)))
+    for panel_id, panel in enumerate(_live_stream(47), start=live_row_id + 1):
         board = board.with_panel(panel.id(panel_id))  # type: ignore[attr-defined]
     encoded: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
     return encoded

@@ -17,7 +17,7 @@ import typer.main
 # typer (>= 0.26) carries its own copy of Click: its commands raise that copy's exceptions
 from typer._click import exceptions as click_errors
 
-from userpipe.commands import api, check, dashboard, db, ingest, kestra, quickstart, run, status, transform
+from userpipe.commands import api, check, dashboard, db, ingest, kestra, quickstart, run, status, stream, transform
 from userpipe.errors import UserpipeError
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -34,6 +34,7 @@ cli.command("status")(status.status)
 cli.add_typer(kestra.app, name="kestra")
 cli.command("check")(check.check)
 cli.command("ingest")(ingest.ingest)
+cli.command("stream")(stream.stream)
 cli.command("transform")(transform.transform)
 cli.command("quickstart")(quickstart.quickstart)
 cli.command("dashboard")(dashboard.dashboard)

@@ -54,7 +54,7 @@ def kestra_configuration(services: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_services_publish_the_documented_ports(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) == {"analytics-postgres", "kestra-postgres", "kestra", "grafana", "api"}
+    assert set(services) == {"analytics-postgres", "kestra-postgres", "kestra", "grafana", "api", "stream"}
     for name, port in PUBLISHED_PORTS.items():
         assert services[name]["ports"] == [port], name
     assert "ports" not in services["kestra-postgres"], "Kestra's metadata database stays internal"

@@ -36,6 +36,14 @@ HEALTH_PANELS = {
     "Cycle Durations": "timeseries",
     "Failed Checks": "table",
 }
+LIVE_PANELS = {
+    "Users per Second (last 5 minutes)": "timeseries",
+    "Live Total Users": "stat",
+    "Stream Lag": "stat",
+    "Last Stream Commit": "stat",
+    "Streamed Users": "stat",
+    "Latest Users (live)": "table",
+}
 
 
 def load_builder() -> ModuleType:
@@ -70,7 +78,7 @@ def test_dashboard_is_live_every_5s_over_the_last_30_minutes(board: dict[str, An
 
 def test_it_has_the_original_panels_and_pipeline_health(board: dict[str, Any]) -> None:
     panels = {panel["title"]: panel["type"] for panel in data_panels(board)}
-    assert panels == ORIGINAL_PANELS | HEALTH_PANELS
+    assert panels == ORIGINAL_PANELS | HEALTH_PANELS | LIVE_PANELS
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
     donut = next(p for p in board["panels"] if p["title"] == "Gender Distribution")
