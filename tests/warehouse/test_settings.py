@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,16 +82,32 @@ def test_a_home_inside_a_file_is_one_line(tmp_path: Path) -> None:
     assert_one_error_line(done, f"USERPIPE_HOME {tmp_path / 'file' / 'home'} cannot be created (Not a directory)")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+@contextlib.contextmanager
+def read_only_folder(path: Path) -> Iterator[None]:
+    """`path` made unwritable: mode 0555, and as root (whom modes do not stop) a read-only tmpfs mounted there."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)],
+                             capture_output=True, text=True, timeout=30)
+    if mounted.returncode != 0:
+        pytest.skip(f"root ignores modes and cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], check=True, timeout=30)
+
+
 @pytest.mark.parametrize("args", [["check"], ["ingest", "-n", "1"], ["run", "--once"]], ids=" ".join)
 def test_a_read_only_home_is_one_line(args: list[str], tmp_path: Path, database_url: str) -> None:
     home = tmp_path / "home"
-    home.mkdir()
-    home.chmod(0o555)
-    try:
+    with read_only_folder(home):
         done = userpipe(args, USERPIPE_HOME=str(home))
-    finally:
-        home.chmod(0o755)
 
     assert_one_error_line(done, f"USERPIPE_HOME {home} is not writable")
 
