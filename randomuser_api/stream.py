@@ -206,11 +206,19 @@ class LocalStream:
     def start(self) -> LocalStream:
         if self._thread is not None:
             return self
-        self._server = self._loop.run_until_complete(_open(self._host, self._port, self._count))
-        self.host, self.port = _bound_address(self._server)
-        self._thread = threading.Thread(target=self._loop.run_forever, name=f"randomuser-stream-{self.port}",
-                                        daemon=True)
+        # the loop runs in its own thread from the start, so a caller that already runs an event loop (a
+        # notebook, playwright's sync API) can start the feed too
+        self._thread = threading.Thread(target=self._loop.run_forever, name="randomuser-stream", daemon=True)
         self._thread.start()
+        opening = asyncio.run_coroutine_threadsafe(_open(self._host, self._port, self._count), self._loop)
+        try:
+            self._server = opening.result(timeout=15)
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=15)
+            self._thread = None
+            raise
+        self.host, self.port = _bound_address(self._server)
         return self
 
     def stop(self) -> None:

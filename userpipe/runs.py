@@ -104,10 +104,14 @@ COLUMNS = [f.name for f in fields(RunRecord)]
 
 def ensure_table(conn: psycopg.Connection) -> None:
     """Create ops.pipeline_runs if missing, or bring an older one's status list up to date (serialised, so
-    concurrent first runs do not collide)."""
+    concurrent first runs do not collide). ops.stream_state is created too, empty until a stream runs, so the
+    dashboard's Live stream panels read "no stream yet" instead of failing on a missing table."""
+    from ingestion.stream import STATE_DDL
+
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
         conn.execute(DDL)
+        conn.execute(STATE_DDL)
         _update_status_check(conn)
 
 

@@ -25,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 USERS = 60
+STREAMED = 5  # users streamed after the build: in the Live stream row, built into the totals by the next build
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # a 1x1 grey PNG, served for the users' pictures
 PLACEHOLDER_PNG = base64.b64decode(
@@ -53,7 +54,9 @@ class Warehouse:
 def warehouse(make_database: Callable[[], str], local_api: LocalApi,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     from ingestion.pipeline import ingest
+    from ingestion.stream import stream
     from quality import results
+    from randomuser_api.stream import LocalStream
     from userpipe import runs
     from userpipe.transform import Transformer
 
@@ -78,6 +81,11 @@ def warehouse(make_database: Callable[[], str], local_api: LocalApi,
                 results.CheckResult("not_null_incoming_users_user_id", "dbt", results.PASS, 0),
                 results.CheckResult("users.email_is_valid", "gx", results.FAIL, 2, "2 of 60 emails invalid"),
             ], checked_at=datetime.now(UTC))
+        # new users streamed after the build, for the Live stream row (the built totals stay USERS until the next
+        # build); playwright's sync API may already run an event loop in this thread, the feed runs its own
+        with LocalStream() as feed:
+            streamed = stream(rate=1000, url=feed.url, seed="dashboard-live", database_url=url, max_users=STREAMED)
+        assert (streamed.received, streamed.landed_new) == (STREAMED, STREAMED)
         yield Warehouse(url, home, local_api.url, transformer)
 
 

@@ -186,3 +186,20 @@ def test_incoming_users_and_marts_stay_readable_after_a_full_refresh(warehouse: 
     assert table_oid() != before, "dbt did not recreate the table: this test would prove nothing"
     assert warehouse.as_reader("select count(*) from public.incoming_users")[1] == [(USERS,)]
     assert warehouse.as_reader("select total_users from marts.kpis")[1] == [(USERS,)]
+
+
+def test_live_stream_panels_read_no_stream_yet_without_an_error(make_database: Callable[[], str]) -> None:
+    """Before any `userpipe stream`, a cycle's ops tables hold an empty ops.stream_state: no panel fails on it."""
+    from userpipe import runs
+
+    url = make_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(READONLY_ROLE_SQL.encode())
+        runs.ensure_table(conn)
+    queries = [target["rawSql"] for panel in panels() for target in panel.get("targets", [])
+               if "ops.stream_state" in target.get("rawSql", "")]
+    assert len(queries) >= 3
+    with psycopg.connect(as_user(url, READER)) as conn:
+        for sql in queries:
+            rows = conn.execute(expand(sql, TimeRange.last(minutes=30)).encode()).fetchall()
+            assert rows in ([], [(0,)]), (sql, rows)
