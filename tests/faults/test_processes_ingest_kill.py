@@ -22,6 +22,13 @@ def _page_folders(home: Path) -> list[Path]:
     return sorted((home / "dlt").glob(f"{settings.PAGE_FOLDER_PREFIX}*"))
 
 
+def _holds_a_page(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except OSError:  # removed meanwhile
+        return False
+
+
 def _wait_for(what: str, condition: object, timeout: float = TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -36,8 +43,12 @@ def test_kill_9_of_ingest_leaves_no_process_and_the_next_removes_its_page_folder
     try:
         # both local API servers and both fetch workers run once a page folder exists and holds a page
         expected = 2 * settings.FETCH_WORKERS
-        _wait_for("the workers", lambda: ingest.poll() is None and len(descendants(ingest.pid)) >= expected
-                  and any(any(folder.iterdir()) for folder in _page_folders(home)))
+
+        def fetching() -> bool:
+            assert ingest.poll() is None, f"ingest ended before it was killed: {ingest.stderr.read()}"  # type: ignore[union-attr]
+            return len(descendants(ingest.pid)) >= expected and any(map(_holds_a_page, _page_folders(home)))
+
+        _wait_for("the workers", fetching)
         children = descendants(ingest.pid)
         os.kill(ingest.pid, signal.SIGKILL)
         ingest.wait(timeout=TIMEOUT)
