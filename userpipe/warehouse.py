@@ -37,8 +37,8 @@ EMBEDDED_DATABASE = "userpipe"
 EMBEDDED_USER = "postgres"
 SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
-# a killed postmaster stays a zombie until its parent (init) reaps it; wait this long before its lock file is
-# taken as stale
+# a killed postmaster stays a zombie until its parent (init) reaps it; wait this long before the lock file of
+# a zombie is removed
 DEAD_SERVER_REAP_SECONDS = 5.0
 
 
@@ -198,13 +198,13 @@ class EmbeddedPostgres:
         return int(first) if first.isdigit() else None
 
     def _forget_dead_server(self, pid: int) -> None:
-        """The postmaster `pid` died: wait (briefly) for it to be reaped, then remove its lock file if it is
-        still there, so that the next start does not take the zombie for a running server."""
+        """The postmaster `pid` died: wait (briefly) for it to be reaped. A pid that is gone PostgreSQL itself
+        takes for a stale lock; one still a zombie it would take for a running server, so its lock file goes."""
         log.warning("embedded PostgreSQL (pid %s) died; it will be started again", pid)
         deadline = time.monotonic() + DEAD_SERVER_REAP_SECONDS
         while _process_exists(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if self._postmaster_pid() == pid:
+        if _process_exists(pid) and self._postmaster_pid() == pid:
             with contextlib.suppress(FileNotFoundError):
                 (self.pgdata / "postmaster.pid").unlink()
 
