@@ -12,8 +12,20 @@ begin
 end
 $$;
 
+-- Role-level defaults: every session starts read-only and with a 10 s statement timeout. They are defaults, not
+-- limits: PostgreSQL lets any role SET its own statement_timeout, work_mem, default_transaction_read_only and
+-- the like (see README, Security). Writes are refused by the missing privileges, not by these settings.
 alter role grafana_reader set default_transaction_read_only = on;
 alter role grafana_reader set statement_timeout = '10s';
+
+-- No TEMP tables: PUBLIC holds TEMPORARY on every database by default. It is taken from PUBLIC and given back to
+-- the role running this script (the one dbt and dlt connect as; a superuser needs no grant, another owner does).
+do $$
+begin
+    execute format('revoke temporary on database %I from public', current_database());
+    execute format('grant temporary on database %I to %I', current_database(), current_user);
+end
+$$;
 
 create schema if not exists marts;
 create schema if not exists ops;

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +21,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.randomuser import randomuser_source, settings
-from ingestion.randomuser.fetching import TimeLimit
+from ingestion.randomuser.fetching import TimeLimit, remove_orphan_page_folders
 from ingestion.randomuser.helpers import (
     IngestError,
     parse_api_url,
@@ -252,12 +251,8 @@ def _undo_load(pipeline: dlt.Pipeline, load_id: str, drop_dataset: bool) -> None
 
 
 def _remove_stale_page_folders(pipeline: dlt.Pipeline) -> None:
-    """Page folders a killed run left behind (user data, no credentials), once they are an hour old."""
-    cutoff = time.time() - settings.STALE_PAGE_FOLDER_SECONDS
-    for folder in Path(pipeline.pipelines_dir).glob(f"{settings.PAGE_FOLDER_PREFIX}*"):
-        if folder.is_dir() and folder.stat().st_mtime < cutoff:
-            log.warning("removing page files left by a killed run: %s", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+    """Page folders a killed run left behind (user data, no credentials): those no running batch holds."""
+    remove_orphan_page_folders(Path(pipeline.pipelines_dir))
 
 
 def _one_line_error(exc: BaseException) -> UserpipeError:

@@ -34,6 +34,8 @@ FIRST_BATCH_SIZE = 10  # the flow's `batch_size` default, sent as the first exec
 ANALYTICS_URL = "postgresql://analytics_user:{password}@localhost:5433/analytics"
 LOCAL_WAY = "run the pipeline without containers instead: make run"
 PASSWORD_KEYS_SUFFIX = "_PASSWORD"
+BIND_ADDRESS_KEY = "USERPIPE_BIND_ADDRESS"  # where docker-compose.yml publishes the ports
+DEFAULT_BIND_ADDRESS = "127.0.0.1"
 # Kestra's basic-auth rules (webserver BasicAuthService): the username an email address, the password 8 to 256
 # characters with a lower-case letter, an upper-case letter and a digit. Kestra refuses other credentials.
 KESTRA_EMAIL = re.compile(r"[a-zA-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+")
@@ -141,6 +143,21 @@ def ensure_env_file(root: Path) -> tuple[dict[str, str], bool]:
     env_file.write_text("\n".join(lines) + "\n")
     env_file.chmod(0o600)
     return read_env_file(env_file), True
+
+
+def check_passwords_changed(settings: Mapping[str, str], example: Path) -> None:
+    """A QuickstartError naming every password of .env still left at .env.example's placeholder (or any
+    `change-me...` value), before the stack starts with a password anyone can read in the repo."""
+    placeholders = read_env_file(example) if example.is_file() else {}
+    left = sorted(key for key, value in settings.items() if key.endswith(PASSWORD_KEYS_SUFFIX) and value
+                  and (value == placeholders.get(key) or _looks_like_placeholder(value)))
+    if left:
+        raise QuickstartError(f"{', '.join(left)} in .env {'is' if len(left) == 1 else 'are'} still the placeholder "
+                              "of .env.example: set real passwords in .env (or delete .env to get random ones)")
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    return value.lower().replace("-", "").replace("_", "").startswith("changeme")
 
 
 def random_password() -> str:
@@ -312,7 +329,10 @@ def run(root: Path, say: Printer, health_timeout: float = 600.0, users_timeout: 
     settings, created = ensure_env_file(root)
     if created:
         say(f"wrote {root / '.env'} with random passwords (keep it; it is gitignored)")
+    check_passwords_changed(settings, root / ".env.example")
     check_kestra_login(settings)
+    say(f"published ports listen on {settings.get(BIND_ADDRESS_KEY) or DEFAULT_BIND_ADDRESS} "
+        f"({BIND_ADDRESS_KEY} in .env)")
     say("starting the stack: docker compose up -d --build (the first build takes a few minutes)")
     compose.up()
     services = {"analytics-postgres", "kestra-postgres", "api", "kestra", "grafana"}

@@ -37,6 +37,9 @@ EMBEDDED_DATABASE = "userpipe"
 EMBEDDED_USER = "postgres"
 SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
+# a killed postmaster stays a zombie until its parent (init) reaps it; wait this long before the lock file of
+# a zombie is removed
+DEAD_SERVER_REAP_SECONDS = 5.0
 
 
 class WarehouseError(UserpipeError):
@@ -167,7 +170,15 @@ class EmbeddedPostgres:
         return f"postgresql://{EMBEDDED_USER}@127.0.0.1:{self._port()}/{database}"
 
     def is_running(self) -> bool:
+        """True while the server runs. A postmaster that died (kill -9, crash) is seen at once, even while it is
+        a zombie that `pg_ctl status` still counts as running, and its stale lock file is cleared."""
         if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        pid = self._postmaster_pid()
+        if pid is None:
+            return False
+        if not _process_alive(pid):
+            self._forget_dead_server(pid)
             return False
         result = subprocess.run(
             [str(_bin("pg_ctl")), "status", "-D", str(self.pgdata)],
@@ -178,15 +189,36 @@ class EmbeddedPostgres:
         )
         return result.returncode == 0
 
+    def _postmaster_pid(self) -> int | None:
+        """The pid in postmaster.pid, or None when there is no such file (the server is stopped)."""
+        try:
+            first = (self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+        except FileNotFoundError:
+            return None
+        return int(first) if first.isdigit() else None
+
+    def _forget_dead_server(self, pid: int) -> None:
+        """The postmaster `pid` died: wait (briefly) for it to be reaped. A pid that is gone PostgreSQL itself
+        takes for a stale lock; one still a zombie it would take for a running server, so its lock file goes."""
+        log.warning("embedded PostgreSQL (pid %s) died; it will be started again", pid)
+        deadline = time.monotonic() + DEAD_SERVER_REAP_SECONDS
+        while _process_exists(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _process_exists(pid) and self._postmaster_pid() == pid:
+            with contextlib.suppress(FileNotFoundError):
+                (self.pgdata / "postmaster.pid").unlink()
+
     def start(self) -> str:
         """Initialise (first time) and start the server if needed; return the URL of database `userpipe`."""
         with self._locked():
-            if not self.is_running():
-                self._init_if_needed()
-                self._start_server()
-            url = self.url()
-            self._ensure_database()
-            return url
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while True:
+                if not self.is_running():
+                    self._init_if_needed()
+                    self._start_server()
+                if self._ensure_database(deadline):
+                    return self.url()
+                # the server died while we waited for it (e.g. killed just before): start it again
 
     def stop(self) -> bool:
         """Stop the server; False when it was not running."""
@@ -275,8 +307,9 @@ class EmbeddedPostgres:
             raise WarehouseError(f"embedded PostgreSQL in {self.root} was never started")
         return int(self.port_file.read_text().strip())
 
-    def _ensure_database(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    def _ensure_database(self, deadline: float) -> bool:
+        """Create database `userpipe` if missing, waiting for the server to answer until `deadline`; False
+        (at once) when the server is found dead meanwhile."""
         while True:
             try:
                 with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as conn:
@@ -285,8 +318,11 @@ class EmbeddedPostgres:
                     ).fetchone()
                     if not exists:
                         conn.execute(f'create database "{EMBEDDED_DATABASE}"')
-                    return
+                    return True
             except psycopg.OperationalError as exc:
+                pid = self._postmaster_pid()
+                if pid is None or not _process_alive(pid):
+                    return False
                 if time.monotonic() > deadline:
                     raise WarehouseError(f"embedded PostgreSQL is not answering: {exc}") from exc
                 time.sleep(0.2)
@@ -328,6 +364,35 @@ def _prepare_for_system_user(pgdata: Path) -> None:
     ensure_folder_permissions(bin_path.parent / "share", stat.S_IRGRP | stat.S_IROTH)
     entry = pwd.getpwnam(SYSTEM_USER_WHEN_ROOT)
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of `pid` in /proc (R, S, Z for a zombie...), None when there is no such process, and
+    "?" where there is no /proc (then only its existence is known)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "?"
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:][:1]  # the command name may hold spaces and parentheses
+
+
+def _process_exists(pid: int) -> bool:
+    return _process_state(pid) is not None
+
+
+def _process_alive(pid: int) -> bool:
+    """True while `pid` runs: a zombie (exited, not yet reaped) is dead."""
+    return _process_state(pid) not in (None, "Z", "X")
 
 
 def _port_is_free(port: int) -> bool:

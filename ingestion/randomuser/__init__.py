@@ -10,7 +10,6 @@ one stopped; a batch given its own seed is a one-off that leaves the stream wher
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from dlt.sources import DltResource
 
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
-from ingestion.randomuser.fetching import HttpSettings, PageFetcher, TimeLimit, fetch_in_order
+from ingestion.randomuser.fetching import HttpSettings, PageFetcher, TimeLimit, fetch_in_order, page_folder
 from ingestion.randomuser.helpers import BatchPlan
 
 USER_COLUMNS: TTableSchemaColumns = {
@@ -70,12 +69,11 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     load_id = dlt.current.load_package_state()["load_id"]
     pipeline = dlt.current.pipeline()
     seen: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix=settings.PAGE_FOLDER_PREFIX, dir=pipeline.pipelines_dir) as folder, \
-            pipeline.sql_client() as sql:
+    with page_folder(Path(pipeline.pipelines_dir)) as folder, pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
-        fetcher = PageFetcher(api_url, Path(folder), load_id, http, time_limit)
+        fetcher = PageFetcher(api_url, folder, load_id, http, time_limit)
         fetcher.prepare()
-        files = LoadFiles(Path(folder), pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
+        files = LoadFiles(folder, pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
         for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):
             keep = _new_users(page.uuids, landed_before(page.uuids), seen)
             rows = len(page.uuids) if keep is None else keep_rows(page.path, keep)

@@ -16,6 +16,7 @@ SYSTEM_MOUNTS = {"/var/run/docker.sock", "/tmp/kestra-wd"}  # host paths Kestra'
 
 PUBLISHED_PORTS = {"analytics-postgres": "5433:5432", "kestra": "8090:8080", "grafana": "3000:3000",
                    "api": "8000:8000"}
+BIND = "${USERPIPE_BIND_ADDRESS:-127.0.0.1}"  # loopback unless .env opens them
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def kestra_configuration(services: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def test_services_publish_the_documented_ports(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == {"analytics-postgres", "kestra-postgres", "kestra", "grafana", "api", "stream"}
     for name, port in PUBLISHED_PORTS.items():
-        assert services[name]["ports"] == [port], name
+        assert services[name]["ports"] == [f"{BIND}:{port}"], name
     assert "ports" not in services["kestra-postgres"], "Kestra's metadata database stays internal"
 
 
@@ -87,7 +88,15 @@ def test_secrets_come_from_env_and_every_variable_is_in_env_example(compose: dic
     used = set(VARIABLE.findall(COMPOSE_FILE.read_text()))
     documented = env_example()
     assert used == set(documented), f"in compose only: {used - set(documented)}, unused: {set(documented) - used}"
-    assert all(name.endswith(("PASSWORD", "USERNAME")) for name in documented)
+    assert all(name.endswith(("PASSWORD", "USERNAME")) for name in documented.keys() - {"USERPIPE_BIND_ADDRESS"})
+
+
+def test_every_published_port_listens_on_loopback_unless_env_opens_it(
+        services: dict[str, dict[str, Any]]) -> None:
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert len(published) == len(PUBLISHED_PORTS)
+    assert all(re.fullmatch(r"\$\{USERPIPE_BIND_ADDRESS:-127\.0\.0\.1\}:\d+:\d+", port) for port in published)
+    assert env_example()["USERPIPE_BIND_ADDRESS"] == "127.0.0.1"
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
 
 

@@ -129,6 +129,25 @@ def test_the_kestra_password_rule(password: str, accepted: bool) -> None:
     assert quickstart.meets_kestra_password_rule(password) is accepted
 
 
+def test_placeholder_passwords_of_env_example_stop_the_quick_start_in_one_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")  # copied but not edited
+    copied, created = quickstart.ensure_env_file(tmp_path)
+    assert not created
+    with pytest.raises(quickstart.QuickstartError) as caught:
+        quickstart.check_passwords_changed(copied, tmp_path / ".env.example")
+    message = str(caught.value)
+    assert "\n" not in message and "still the placeholder of .env.example" in message
+    assert all(key in message for key in copied if key.endswith("_PASSWORD"))
+    (tmp_path / ".env").unlink()
+    generated, _ = quickstart.ensure_env_file(tmp_path)
+    quickstart.check_passwords_changed(generated, tmp_path / ".env.example")
+    with pytest.raises(quickstart.QuickstartError, match=r"^GRAFANA_ADMIN_PASSWORD in \.env is still"):
+        quickstart.check_passwords_changed({**generated, "GRAFANA_ADMIN_PASSWORD": "Change-Me-2"},
+                                           tmp_path / ".env.example")
+    assert generated["USERPIPE_BIND_ADDRESS"] == "127.0.0.1"
+
+
 def test_kestra_credentials_kestra_would_refuse_stop_the_quick_start_in_one_line() -> None:
     example = quickstart.read_env_file(ROOT / ".env.example")
     quickstart.check_kestra_login(example)

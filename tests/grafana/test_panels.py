@@ -169,6 +169,17 @@ def test_the_reader_cannot_read_raw_or_staging_nor_write(warehouse: Warehouse) -
             warehouse.as_reader(forbidden)
 
 
+def test_the_reader_cannot_create_temp_tables(warehouse: Warehouse) -> None:
+    # read-only is only the role's default: a session can turn it off, so the privilege is what refuses
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="temporary tables"):
+        warehouse.as_reader("set transaction read write; create temporary table grafana_was_here (x int)")
+
+
+def test_the_owner_still_creates_temp_tables(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.owner_url) as conn:
+        conn.execute("create temp table owner_scratch (x int)")
+
+
 def test_incoming_users_and_marts_stay_readable_after_a_full_refresh(warehouse: Warehouse,
                                                               tmp_path: Path) -> None:
     from userpipe.transform import Transformer

@@ -19,9 +19,16 @@ def url() -> None:
 
 @app.command("stop")
 def stop() -> None:
-    """Stop the embedded PostgreSQL (its data stays in $USERPIPE_HOME/pgdata)."""
+    """Stop the embedded PostgreSQL (its data stays in $USERPIPE_HOME/pgdata).
+
+    Any userpipe command that needs the database starts it again, a running `userpipe run` at its next
+    cycle: stop the runner first to keep the server stopped."""
     if os.environ.get(warehouse.DATABASE_URL_ENV):
         typer.echo(f"{warehouse.DATABASE_URL_ENV} is set: userpipe does not manage that server")
         return
     stopped = warehouse.EmbeddedPostgres(warehouse.home()).stop()
-    typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    typer.echo(f"embedded PostgreSQL {'stopped' if stopped else 'was not running'}; {RESTARTED_BY}")
+
+
+RESTARTED_BY = ("the next userpipe command that needs it starts it again, a running `userpipe run` at its next cycle "
+                "(stop the runner first to keep it stopped)")
