@@ -58,19 +58,39 @@ def serve(
         help="Comma list for the 'invalid' fault: email,gender,nat,age,latitude,picture,uuid (default: all; "
         "user i of a page gets the i-th invalid value).",
     ),
+    stream_port: int | None = typer.Option(
+        None, "--stream-port", metavar="PORT",
+        help="Port of the WebSocket feed ws://HOST:PORT/api/stream (default: --port + 1; any free one with "
+        "--port 0; 0 = any free port)."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Serve the HTTP API only, no WebSocket feed."),
 ) -> None:
-    """Serve GET /api/ and /api/1.4/ (randomuser 1.4 format) until Ctrl-C.
+    """Serve GET /api/ and /api/1.0/ .. /api/1.4/ (randomuser format), and the WebSocket feed /api/stream on its
+    own port, until Ctrl-C.
 
-    Faults can also be changed at runtime: PUT /_control/faults with
+    Faults (HTTP API only) can also be changed at runtime: PUT /_control/faults with
     {"faults": [{"kind": "429", "times": 2}]}, GET to read them, DELETE to clear.
     """
     from randomuser_api.server import serve as run_server
+    from randomuser_api.stream import LocalStream
 
     if not 0 <= port <= 65535:
         raise UserpipeError(f"--port {port}: must be 0..65535")
+    feed_port = stream_port if stream_port is not None else (port + 1 if port else 0)
+    if not no_stream and not 0 <= feed_port <= 65535:
+        raise UserpipeError(f"--stream-port {feed_port}: must be 0..65535")
     faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields)
+    feed = None if no_stream else LocalStream(host, feed_port)
+    if feed is not None:
+        try:
+            feed.start()
+        except OSError as exc:
+            raise UserpipeError(f"cannot listen on {host}:{feed_port} (--stream-port): {exc.strerror or exc}") from None
+    also = f" and its WebSocket feed on {feed.url}" if feed is not None else ""
     try:
         run_server(host, port, faults,
-                   on_ready=lambda url: typer.echo(f"randomuser-compatible API on {url} (Ctrl-C to stop)"))
+                   on_ready=lambda url: typer.echo(f"randomuser-compatible API on {url}{also} (Ctrl-C to stop)"))
     except OSError as exc:
         raise UserpipeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        if feed is not None:
+            feed.stop()
