@@ -107,7 +107,7 @@ def make_dashboard(warehouse: Warehouse) -> Iterator[Callable[..., RunningDashbo
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not session: playwright's sync API holds an event loop in this thread while open
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -118,12 +118,12 @@ class FakeFeed:
         async def open_server() -> Any:
             return await serve(handler, "127.0.0.1", 0)
 
-        self._loop = asyncio.new_event_loop()
-        self._server = self._loop.run_until_complete(open_server())
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/api/stream"
+        self._loop = asyncio.new_event_loop()  # run in its own thread from the start, as LocalStream does
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(open_server(), self._loop).result(timeout=15)
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/api/stream"
 
     def close(self) -> None:
         import asyncio
