@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -40,7 +41,7 @@ def rows(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[obje
         return conn.execute(sql, params or None).fetchall()
 
 
-def value(url: str, sql: str, params: tuple[object, ...] = ()) -> object:
+def value(url: str, sql: str, params: tuple[object, ...] = ()) -> Any:
     return rows(url, sql, params)[0][0]
 
 
