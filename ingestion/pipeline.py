@@ -114,7 +114,7 @@ def ingest(
             recovery.unmark(pipeline, loading)
         except Exception as exc:
             left = _take_back(pipeline, exc, loading, drop_dataset=not dataset_existed)
-            raise _one_line_error(exc, left) from exc
+            raise _one_line_error(exc, Path(pipeline.pipelines_dir), left) from exc
     load_id = str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
     _prune_loaded_packages(pipeline, settings.LOADED_PACKAGES_KEPT)
     landed = _landed_rows(extract_info, load_id) if load_id else 0
@@ -269,10 +269,10 @@ def _take_back(pipeline: dlt.Pipeline, exc: BaseException, loading: list[str], d
     return None
 
 
-def _one_line_error(exc: BaseException, left: str | None = None) -> UserpipeError:
+def _one_line_error(exc: BaseException, working_dir: Path, left: str | None = None) -> UserpipeError:
     """The most specific one-line error inside dlt's wrapping; `left`: what the failed batch left."""
     landed = f"nothing landed but {left}" if left else "nothing landed"
-    disk = recovery.disk_full(exc)
+    disk = recovery.disk_full(exc, working_dir)
     if disk:
         return IngestError(f"{disk} is full: the batch failed, {landed}; free space and run it again")
     cause: BaseException | None = exc

@@ -128,8 +128,9 @@ def remove_page_folders(pipelines_dir: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def disk_full(exc: BaseException) -> str | None:
-    """Which disk filled up and stopped the batch, if that is what `exc` (or its chain) says; else None."""
+def disk_full(exc: BaseException, working_dir: Path) -> str | None:
+    """Which disk filled up and stopped the batch, if that is what `exc` (or its chain) says; else None.
+    A full local disk without a file name (e.g. in a worker process) is the one of dlt's `working_dir`."""
     seen: set[int] = set()
     stack: list[BaseException] = [exc]
     while stack:
@@ -138,11 +139,11 @@ def disk_full(exc: BaseException) -> str | None:
             continue
         seen.add(id(cause))
         if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
-            return f"the disk holding {cause.filename}" if cause.filename else "a local disk"
+            return f"the disk holding {cause.filename or working_dir}"
         code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
         if code == "53100" or "could not extend file" in str(cause):
             return "the database's disk"
         if "No space left on device" in str(cause):
-            return "the database's disk" if "psycopg" in type(cause).__module__ else "a local disk"
+            return "the database's disk" if "psycopg" in type(cause).__module__ else f"the disk holding {working_dir}"
         stack.extend(c for c in (cause.__cause__, cause.__context__) if c is not None)
     return None
