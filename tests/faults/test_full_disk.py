@@ -3,10 +3,13 @@ next start, and the same seed landed whole once there is room again. The small d
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.faults.conftest import INCOMPLETE_ROWS, rows, userpipe, value
@@ -54,3 +57,41 @@ def test_a_full_disk_in_dlts_working_dir_is_one_line_and_a_rerun_with_room_lands
     assert value(database_url, INCOMPLETE_ROWS) == 0
     assert rows(database_url, "select count(*), count(distinct uuid) from raw.users") == [(20010, 20010)]
     assert not list(small_dlt_dir.glob("randomuser-pages-*"))
+
+
+@pytest.fixture
+def small_raw_users_disk(database_url: str) -> Iterator[Path]:
+    """raw.users (a first batch of 10 users) moved to a tablespace on a 4 MB tmpfs; moved back afterwards.
+    Skipped unless the test can mount one and give it to the database server's OS user."""
+    assert userpipe("ingest", "-n", "10", "--seed", "before").returncode == 0
+    data_dir = Path(str(value(database_url, "select current_setting('data_directory')")))
+    folder = Path(tempfile.mkdtemp(prefix="userpipe-small-tablespace-"))  # in /tmp: the server can reach it
+    if not data_dir.is_dir() or not mount_tmpfs(folder, "4m"):
+        folder.rmdir()
+        pytest.skip("cannot mount a tmpfs for the database server here: the database's full disk is not run")
+    tablespace = f"small_{database_url.rsplit('/', 1)[1].split('?')[0]}"
+    try:
+        owner = data_dir.stat()
+        os.chown(folder, owner.st_uid, owner.st_gid)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'create tablespace "{tablespace}" location \'{folder}\'')
+            conn.execute(f'alter table raw.users set tablespace "{tablespace}"')
+        yield folder
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("alter table raw.users set tablespace pg_default")
+            conn.execute(f'drop tablespace if exists "{tablespace}"')
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30, check=False)
+        folder.rmdir()
+
+
+def test_a_full_disk_in_the_database_is_one_line_and_nothing_of_the_batch_stays(
+        database_url: str, small_raw_users_disk: Path) -> None:
+    full = userpipe("ingest", "-n", "20000", "--seed", "full", env={"LOAD__RAISE_ON_MAX_RETRIES": "1"})
+
+    assert full.returncode == 1
+    errors = [line for line in full.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [full.stderr.splitlines()[-1]], full.stderr
+    assert errors[0].startswith("error: the database's disk is full: the batch failed, nothing landed"), errors[0]
+    assert value(database_url, INCOMPLETE_ROWS) == 0
+    assert value(database_url, "select count(*) from raw.users") == 10
