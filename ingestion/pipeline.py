@@ -93,7 +93,11 @@ def ingest(
     url = parse_api_url(api_url) if api_url else None
     limit = _time_limit(time_limit)
     started = time.perf_counter()
-    pipeline = _pipeline(database_url or warehouse.database_url())
+    target = database_url or warehouse.database_url()
+    try:
+        pipeline = _pipeline(target)
+    except Exception as exc:  # dlt writes its working dir here: a full disk is the usual cause
+        raise _one_line_error(exc, warehouse.home() / "dlt") from exc
     with dlt.config.values(DLT_CONFIG), recovery.working_dir_lock(Path(pipeline.pipelines_dir)), \
             _local_api_unless(url) as endpoint:
         loading: list[str] = []

@@ -38,8 +38,14 @@ FETCHED_AT_MARGIN = "1 hour"
 def working_dir_lock(pipelines_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     """Hold the batch lock of dlt's working dir (one batch at a time per USERPIPE_HOME; freed by the kernel
     when the process dies); IngestError if another batch holds it for longer than `wait` seconds."""
-    pipelines_dir.mkdir(parents=True, exist_ok=True)
-    with (pipelines_dir / LOCK_FILE).open("a") as handle:
+    try:
+        pipelines_dir.mkdir(parents=True, exist_ok=True)
+        handle = (pipelines_dir / LOCK_FILE).open("a")
+    except OSError as exc:
+        disk = disk_full(exc, pipelines_dir)
+        reason = f"{disk} is full" if disk else f"{type(exc).__name__}: {exc.strerror or exc}"
+        raise IngestError(f"cannot use the dlt working dir {pipelines_dir}, nothing landed: {reason}") from exc
+    with handle:
         deadline = time.monotonic() + wait
         while True:
             try:

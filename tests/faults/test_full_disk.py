@@ -95,3 +95,21 @@ def test_a_full_disk_in_the_database_is_one_line_and_nothing_of_the_batch_stays(
     assert errors[0].startswith("error: the database's disk is full: the batch failed, nothing landed"), errors[0]
     assert value(database_url, INCOMPLETE_ROWS) == 0
     assert value(database_url, "select count(*) from raw.users") == 10
+
+
+def test_a_dlt_working_dir_full_before_the_first_batch_is_one_line(database_url: str, small_dlt_dir: Path) -> None:
+    filler = small_dlt_dir / "filler"
+    with filler.open("wb") as out, pytest.raises(OSError, match="No space left"):
+        while True:  # a 5 MB tmpfs: ends within 5 writes
+            out.write(b"\0" * (1 << 20))
+            out.flush()
+
+    full = userpipe("ingest", "-n", "10", "--seed", "first")
+
+    assert full.returncode == 1
+    assert full.stderr.startswith("error: ") and full.stderr.count("\n") == 1, full.stderr
+    assert full.stderr.startswith(f"error: the disk holding {small_dlt_dir} is full: the batch failed, nothing "
+                                  "landed"), full.stderr
+    filler.unlink()
+    assert userpipe("ingest", "-n", "10", "--seed", "first").returncode == 0
+    assert value(database_url, "select count(*) from raw.users") == 10
