@@ -39,6 +39,13 @@ create table raw.users (
     api_version text,
     _dlt_load_id text not null,
     _dlt_id text not null unique
+);
+create table raw._dlt_loads (
+    load_id text not null,
+    schema_name text,
+    status bigint not null,
+    inserted_at timestamptz not null,
+    schema_version_hash text
 )
 """
 
@@ -61,6 +68,8 @@ def copy_generated(conn: psycopg.Connection, count: int, seed: str, fetched_at: 
                 copy.write_row((user["login"]["uuid"], orjson.dumps(user).decode(), fetched_at, seed, page,
                                 body["info"]["version"], load_id, uuid.uuid4().hex))
             count -= size
+    # a completed load, as dlt records it (dbt staging reads only rows of completed loads)
+    conn.execute("insert into raw._dlt_loads values (%s, 'randomuser', 0, now(), null)", (load_id,))
 
 
 def fill_existing(conn: psycopg.Connection, size: int) -> None:

@@ -1,7 +1,8 @@
 """One ingestion batch: randomuser API -> dlt -> `raw.users` (insert-only on uuid: append of the users not yet landed).
 
 `ingest()` validates its input before touching anything, runs the dlt pipeline (working dir under
-`$USERPIPE_HOME/dlt`), and on any failure drops dlt's pending packages so nothing of the batch lands later.
+`$USERPIPE_HOME/dlt`, one batch at a time), and on any failure drops dlt's pending packages and takes back
+what a half-done load committed; what a killed batch left is taken back at the next start (`recovery`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ingestion import recovery
 from ingestion.randomuser import randomuser_source, settings
 from ingestion.randomuser.fetching import TimeLimit, remove_orphan_page_folders
 from ingestion.randomuser.helpers import (
@@ -91,11 +93,17 @@ def ingest(
     url = parse_api_url(api_url) if api_url else None
     limit = _time_limit(time_limit)
     started = time.perf_counter()
-    pipeline = _pipeline(database_url or warehouse.database_url())
-    with dlt.config.values(DLT_CONFIG), _local_api_unless(url) as endpoint:
+    target = database_url or warehouse.database_url()
+    try:
+        pipeline = _pipeline(target)
+    except Exception as exc:  # dlt writes its working dir here: a full disk is the usual cause
+        raise _one_line_error(exc, warehouse.home() / "dlt") from exc
+    with dlt.config.values(DLT_CONFIG), recovery.working_dir_lock(Path(pipeline.pipelines_dir)), \
+            _local_api_unless(url) as endpoint:
+        loading: list[str] = []
+        dataset_existed = True
         try:
-            _drop_pending(pipeline, "left by an earlier run")
-            _remove_stale_page_folders(pipeline)
+            _recover(pipeline)
             pipeline.sync_destination()
             dataset_existed = _dataset_exists(pipeline)
             plan = plan_batch(size, given_seed, first_page, _stream_state(pipeline))
@@ -105,12 +113,12 @@ def ingest(
             source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit)
             extract_info = pipeline.extract(source, loader_file_format="csv")
             pipeline.normalize()
+            loading = recovery.mark_loading(pipeline)  # taken back at the next start should this process die
             load_info = pipeline.load()
+            recovery.unmark(pipeline, loading)
         except Exception as exc:
-            _drop_pending(pipeline, "of the failed batch")
-            if isinstance(exc, PipelineStepFailed) and exc.step == "load" and exc.load_id:
-                _undo_load(pipeline, exc.load_id, drop_dataset=not dataset_existed)
-            raise _one_line_error(exc) from exc
+            left = _take_back(pipeline, exc, loading, drop_dataset=not dataset_existed)
+            raise _one_line_error(exc, Path(pipeline.pipelines_dir), left) from exc
     load_id = str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
     _prune_loaded_packages(pipeline, settings.LOADED_PACKAGES_KEPT)
     landed = _landed_rows(extract_info, load_id) if load_id else 0
@@ -234,29 +242,43 @@ def _dataset_exists(pipeline: dlt.Pipeline) -> bool:
         return bool(sql.has_dataset())
 
 
-def _undo_load(pipeline: dlt.Pipeline, load_id: str, drop_dataset: bool) -> None:
-    """Take back what the jobs of a failed load committed (dlt loads each file in its own transaction): its
-    rows in the tables that carry `_dlt_load_id`, or the whole dataset when this load created it."""
-    log.warning("undoing the partial load %s", load_id)
-    with pipeline.sql_client() as sql:
-        if drop_dataset:
+def _recover(pipeline: dlt.Pipeline) -> None:
+    """Take back what batches that did not complete left (the caller holds the working dir's lock): rows of
+    their loads, dlt's pending packages, page folders."""
+    recovery.undo_incomplete_loads(pipeline)
+    _drop_pending(pipeline, "left by an earlier run")
+    remove_orphan_page_folders(Path(pipeline.pipelines_dir))  # all but a running batch's (none: we hold the lock)
+
+
+def _take_back(pipeline: dlt.Pipeline, exc: BaseException, loading: list[str], drop_dataset: bool) -> str | None:
+    """Undo a failed batch: its pending packages, and the rows a half-done load committed (the dataset when this
+    load created it). None when nothing is left; else what is left, marked to be taken back at the next start."""
+    try:
+        _drop_pending(pipeline, "of the failed batch")
+    except Exception as cleanup:  # e.g. a full disk: the next start drops them
+        log.warning("could not drop dlt's pending packages: %s", cleanup)
+    if not loading:
+        return None
+    if isinstance(exc, PipelineStepFailed) and exc.step == "load" and drop_dataset:
+        with contextlib.suppress(Exception), pipeline.sql_client() as sql:
             sql.drop_dataset()
-            return
-        with sql.begin_transaction():
-            for table in (settings.TABLE_NAME, "_dlt_pipeline_state"):
-                name = sql.make_qualified_table_name(table)
-                exists = sql.execute_sql("select to_regclass(%s) is not null", name)
-                if exists and exists[0][0]:
-                    sql.execute_sql(f"delete from {name} where _dlt_load_id = %s", load_id)
+    try:
+        for load_id in loading:
+            recovery.undo_load(pipeline, load_id)
+    except Exception as undo:  # the database is gone or full: retried at the next start
+        log.warning("could not undo the load %s: %s", ", ".join(loading), undo)
+        return (f"rows the load {', '.join(loading)} committed are left, unseen downstream, "
+                "and taken back at the next ingest")
+    recovery.unmark(pipeline, loading)
+    return None
 
 
-def _remove_stale_page_folders(pipeline: dlt.Pipeline) -> None:
-    """Page folders a killed run left behind (user data, no credentials): those no running batch holds."""
-    remove_orphan_page_folders(Path(pipeline.pipelines_dir))
-
-
-def _one_line_error(exc: BaseException) -> UserpipeError:
-    """The most specific one-line error inside dlt's wrapping."""
+def _one_line_error(exc: BaseException, working_dir: Path, left: str | None = None) -> UserpipeError:
+    """The most specific one-line error inside dlt's wrapping; `left`: what the failed batch left."""
+    landed = f"nothing landed but {left}" if left else "nothing landed"
+    disk = recovery.disk_full(exc, working_dir)
+    if disk:
+        return IngestError(f"{disk} is full: the batch failed, {landed}; free space and run it again")
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, UserpipeError):
@@ -268,7 +290,7 @@ def _one_line_error(exc: BaseException) -> UserpipeError:
         root = root.__cause__
     lines = [line.strip() for line in str(root).splitlines() if line.strip()]
     reason = lines[0] if lines else type(root).__name__
-    return IngestError(f"dlt {step} step failed, nothing landed: {type(root).__name__}: {reason}")
+    return IngestError(f"dlt {step} step failed, {landed}: {type(root).__name__}: {reason}")
 
 
 def _landed_rows(extract_info: Any, load_id: str) -> int:

@@ -100,18 +100,28 @@ def _new_users(uuids: list[str], known: set[str], seen: set[str]) -> list[bool] 
 
 
 def _landed_lookup(sql: Any) -> Callable[[list[str]], set[str]]:
-    """uuids -> those already in `raw.users` (one query on its unique index per page; none before the first load)."""
+    """uuids -> those already landed by a completed load in `raw.users` (one query on its unique index per page;
+    none before the first load). Rows of a load that did not complete do not count: the batch lands its own
+    users again (and fails on the unique index unless those rows were taken back first)."""
     table = sql.make_qualified_table_name(settings.TABLE_NAME)
     if not sql.execute_sql("select to_regclass(%s) is not null", table)[0][0]:
         return lambda uuids: set()
+    loads = sql.make_qualified_table_name("_dlt_loads")
+    completed: dict[str, bool] = {}
 
     def landed(uuids: list[str]) -> set[str]:
         # one text parameter split by the server (a third cheaper than a 5000-element ARRAY[...] expression;
         # uuids are printable, so never hold the unit separator), joined to the table: a nested loop of index
         # probes on a big table (`uuid = any(...)` gets a parallel seq scan there, ~3.5x slower at 1M rows), a
         # hash join on a small one (~2.5x cheaper than the index scan of `= any`)
-        query = (f"select t.uuid from unnest(string_to_array(%s, E'\\x1f')) as k(uuid) "
+        query = (f"select t.uuid, t._dlt_load_id from unnest(string_to_array(%s, E'\\x1f')) as k(uuid) "
                  f"join {table} as t on t.uuid = k.uuid")
-        return {row[0] for row in sql.execute_sql(query, "\x1f".join(uuids))}
+        found = sql.execute_sql(query, "\x1f".join(uuids))
+        unknown = sorted({load_id for _, load_id in found} - completed.keys())
+        if unknown:  # only when a page holds users landed before (a re-run): its few load ids looked up once
+            done = {row[0] for row in sql.execute_sql(
+                f"select load_id from {loads} where load_id = any(%s) and status = 0", unknown)}
+            completed.update({load_id: load_id in done for load_id in unknown})
+        return {uuid for uuid, load_id in found if completed[load_id]}
 
     return landed

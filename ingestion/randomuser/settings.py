@@ -34,7 +34,7 @@ BATCH_TIME_LIMIT_SECONDS = 300.0
 
 # pages fetched, parsed and written at once, in worker processes (1 = inline)
 FETCH_WORKERS = 2
-# temporary folder (under dlt's pipelines dir) of a batch's page files; a killed run's is removed by the next
+# temporary folder (under dlt's pipelines dir) of a batch's page files; a killed run's is removed at the next start
 PAGE_FOLDER_PREFIX = "randomuser-pages-"
 # files per batch handed to dlt: enough to COPY in parallel, few enough to keep dlt's per-file work small
 LOAD_FILES = 2

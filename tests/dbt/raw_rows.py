@@ -71,4 +71,7 @@ def land(url: str, payloads: list[dict[str, Any]], fetched_at: datetime | None =
             " _dlt_load_id, _dlt_id) values (%s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
+        # a completed load, as dlt records it (staging reads only rows of completed loads)
+        conn.execute("insert into raw._dlt_loads (load_id, schema_name, status, inserted_at)"
+                     " values (%s, 'randomuser', 0, now())", (load_id,))
     return [row[0] for row in rows]

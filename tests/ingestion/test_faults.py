@@ -199,3 +199,16 @@ def test_a_time_limit_that_is_not_a_positive_number_is_refused(database_url: str
     with pytest.raises(IngestError, match="time limit must be"):
         ingest(10, time_limit=limit)  # type: ignore[arg-type]
     assert raw_snapshot(database_url) == {"tables": []}
+
+
+def test_users_of_a_load_that_did_not_complete_do_not_count_as_landed(database_url: str, local_api: LocalApi) -> None:
+    ingest(20, seed="orphan", api_url=local_api.url)
+    with psycopg.connect(database_url, autocommit=True) as conn:  # as a killed load without a marker leaves it
+        conn.execute("delete from raw._dlt_loads")
+    before = raw_snapshot(database_url)
+
+    with pytest.raises(IngestError, match="duplicate key value") as failure:  # not "20 fetched, 0 landed"
+        ingest(20, seed="orphan", api_url=local_api.url)
+
+    assert "\n" not in str(failure.value)
+    assert raw_snapshot(database_url) == before

@@ -1,12 +1,19 @@
 -- One row per landed user: the JSON payload flattened into typed, trimmed columns.
 -- Every field is read with ->>/#>> and cast safely, so a missing, extra or malformed field yields null,
--- never an error. Kept a plain projection of raw.users so filters on fetched_at reach its index.
+-- never an error. Kept a projection of raw.users (rows of completed loads) so filters on fetched_at reach its index.
 
 with
 
 source as (
 
-    select * from {{ source('randomuser', 'users') }}
+    -- Rows of completed loads only: a load killed or failed half way leaves rows under a load id that never
+    -- reaches _dlt_loads (until the next ingest takes them back). A semi-join on the small loads table, after
+    -- any filter on fetched_at or uuid has used raw.users' indexes.
+    select * from {{ source('randomuser', 'users') }} as users
+    where exists (
+        select 1 from {{ source('randomuser', '_dlt_loads') }} as loads
+        where loads.load_id = users._dlt_load_id and loads.status = 0
+    )
 
 ),
 
