@@ -87,7 +87,21 @@ create table if not exists raw.users (
     api_version varchar,
     _dlt_load_id varchar not null,
     _dlt_id varchar not null
+);
+create table if not exists raw._dlt_loads (
+    load_id varchar not null,
+    schema_name varchar,
+    status bigint not null,
+    inserted_at timestamp with time zone not null,
+    schema_version_hash varchar
 )
+"""
+# dbt staging reads rows of completed loads only (raw._dlt_loads, status 0). A stream's commits are whole (rows and
+# state in one transaction), so its load id is registered complete once, with its first commit.
+REGISTER_LOAD_SQL = """
+insert into raw._dlt_loads (load_id, schema_name, status, inserted_at)
+select %(load_id)s::varchar, 'randomuser', 0, now()
+where not exists (select 1 from raw._dlt_loads where load_id = %(load_id)s::varchar)
 """
 # A batch is COPYed into a temporary table (psycopg's COPY writes rows in C; text arrays through parameters cost
 # ~25x more), then inserted: a user landed before keeps its first row.
@@ -308,6 +322,7 @@ class _Consumer:
         self.load_id = LOAD_ID_PREFIX + stats.seed
         self.ever_connected = False
         self._staged_on: psycopg.Connection | None = None  # the connection holding the temporary table
+        self._registered = False  # the load id is in raw._dlt_loads (done with the first commit)
 
     def done(self) -> bool:
         return self.should_stop() or (self.max_users is not None and self.stats.received >= self.max_users)
@@ -454,6 +469,8 @@ class _Consumer:
                     for row in rows:
                         copy.write_row(row)
                 inserted = self.conn.execute(INSERT_SQL).rowcount
+                if not self._registered:
+                    self.conn.execute(REGISTER_LOAD_SQL, {"load_id": self.load_id})
                 advanced = self.conn.execute(ADVANCE_SQL, {
                     "seed": self.stats.seed, "nat": self.nat_key, "last_seq": last_seq,
                     "emitted_at": frames[-1].emitted_at, "received": len(rows), "new": inserted,
@@ -465,6 +482,7 @@ class _Consumer:
             return inserted
 
         inserted = self._run_database(land, f"holding {len(rows)} users after sequence {previous}")
+        self._registered = True
         committed = time.time()
         stats = self.stats
         stats.received += len(rows)

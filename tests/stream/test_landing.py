@@ -120,3 +120,21 @@ def test_without_url_our_feed_is_started(database_url: str) -> None:
     assert len(landed(database_url, "own")) == 10
 
 
+
+
+def test_a_stream_that_lands_first_then_a_batch_are_both_built(feed: LocalStream, local_api: LocalApi,
+                                                              database_url: str, tmp_path: object) -> None:
+    """The stream creates raw.users and raw._dlt_loads as dlt would and registers its load complete (dbt staging
+    reads completed loads only); a batch then lands beside it and one build holds both."""
+    from userpipe.transform import Transformer
+
+    streamed = stream(rate=1000, url=feed.url, seed="streamfirst", max_users=5)
+    assert streamed.landed_new == 5
+    landed_batch = ingest(10, seed="batchafter", api_url=local_api.url)
+    assert landed_batch.users_new == 10
+    Transformer(database_url=database_url).build()
+    with psycopg.connect(database_url) as conn:
+        loads = conn.execute("select status from raw._dlt_loads where load_id = 'stream-streamfirst'").fetchall()
+        held = conn.execute("select count(*) from public.incoming_users").fetchone()
+    assert loads == [(0,)]
+    assert held == (15,)
