@@ -14,8 +14,9 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_a_first_install_says_what_it_does_and_shows_pips_progress(tmp_path: Path) -> None:
     venv = tmp_path / "no-venv-yet"
-    done = subprocess.run(["make", "-n", "run", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+    # run by `make test`, this make is a sub-make: without --no-print-directory it adds "Entering directory" lines
+    done = subprocess.run(["make", "--no-print-directory", "-n", "run", f"VENV={venv}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     commands = done.stdout.splitlines()
     pip_install = [i for i, line in enumerate(commands) if "pip install" in line and ".[dev]" in line]
