@@ -4,8 +4,7 @@ its outcome is written once the database is back, and no user is landed twice.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -13,18 +12,6 @@ import pytest
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import runs, warehouse
 from userpipe.cycle import CycleRunner, CycleSettings
-
-
-@pytest.fixture()
-def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[warehouse.EmbeddedPostgres]:
-    """A PostgreSQL of this test's own, which it may stop and start."""
-    server = warehouse.EmbeddedPostgres(tmp_path / "pg")
-    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, server.start())
-    monkeypatch.setenv(warehouse.HOME_ENV, str(tmp_path / "home"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_database_stopped_mid_cycle(own_server: warehouse.EmbeddedPostgres, faulty_api: Callable[..., LocalApi],

@@ -7,11 +7,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from ingestion.stream import stream
 from randomuser_api.stream import LocalStream
@@ -48,18 +46,6 @@ def test_feed_restart_mid_stream_reconnects_and_resumes(database_url: str) -> No
     assert result.reconnects >= 1 and result.last_seq == 300
     assert any(message.startswith("stream lost") for message in consumer.recorder.troubles())
     assert_exactly(database_url, "restart", 300)
-
-
-@pytest.fixture()
-def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[warehouse.EmbeddedPostgres]:
-    """A PostgreSQL of this test's own, which it may stop and start."""
-    server = warehouse.EmbeddedPostgres(tmp_path / "pg")
-    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, server.start())
-    monkeypatch.setenv(warehouse.HOME_ENV, str(tmp_path / "home"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_database_down_stops_taking_users_then_resumes(own_server: warehouse.EmbeddedPostgres,
