@@ -10,20 +10,11 @@ from pathlib import Path
 import pytest
 
 from randomuser_api import LocalApi
+from tests.fixtures.cli import run_cli
 from tests.ingestion.conftest import Answer, FakeApi, raw_snapshot, scalar
-from userpipe import cli, warehouse
+from userpipe import warehouse
 
 USERPIPE = str(Path(sys.executable).with_name("userpipe"))
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """The console entry point in-process (the code path of the `userpipe` script): (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["userpipe", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.app()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

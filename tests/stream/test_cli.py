@@ -3,7 +3,6 @@ code 1 and land nothing; a good run prints what it landed."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,18 +12,9 @@ import pytest
 
 from randomuser_api import LocalApi
 from randomuser_api.stream import LocalStream, stream_user
+from tests.fixtures.cli import run_cli
 from tests.stream.conftest import FakeFeed
-from userpipe import cli, warehouse
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """The console entry point in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["userpipe", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.app()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
+from userpipe import warehouse
 
 
 @pytest.fixture(scope="module")
