@@ -11,14 +11,13 @@ import base64
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from randomuser_api.server import LocalApi
+from tests.fixtures.warehouse import load_one_cycle
 from userpipe.dashboard import RunningDashboard, start_dashboard
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,12 +52,8 @@ class Warehouse:
 @pytest.fixture(scope="module")
 def warehouse(make_database: Callable[[], str], local_api: LocalApi,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    from ingestion.pipeline import ingest
     from ingestion.stream import stream
-    from quality import results
     from randomuser_api.stream import LocalStream
-    from userpipe import runs
-    from userpipe.transform import Transformer
 
     url = make_database()
     home = tmp_path_factory.mktemp("dashboard-home")
@@ -66,21 +61,7 @@ def warehouse(make_database: Callable[[], str], local_api: LocalApi,
         env.setenv("USERPIPE_DATABASE_URL", url)
         env.setenv("USERPIPE_HOME", str(home))
         env.delenv("USERPIPE_DASHBOARD_READER_PASSWORD", raising=False)
-        record = runs.RunRecord.start("local")
-        landed = ingest(USERS, seed="dashboard", api_url=local_api.url, database_url=url)
-        record.ingest_seconds, record.users_fetched, record.users_new = (landed.seconds, landed.users_fetched,
-                                                                          landed.users_new)
-        transformer = Transformer(database_url=url, state_dir=home / "dbt")
-        record.transform_seconds = transformer.build().seconds
-        record.check_seconds = 0.5
-        record.finish("success")
-        with psycopg.connect(url, autocommit=True) as conn:
-            runs.ensure_table(conn)
-            runs.save(conn, record)
-            results.store(conn, record.run_id, [
-                results.CheckResult("not_null_incoming_users_user_id", "dbt", results.PASS, 0),
-                results.CheckResult("users.email_is_valid", "gx", results.FAIL, 2, "2 of 60 emails invalid"),
-            ], checked_at=datetime.now(UTC))
+        transformer = load_one_cycle(url, home, local_api.url, USERS, seed="dashboard")
         # new users streamed after the build, for the Live stream row (the built totals stay USERS until the next
         # build); playwright's sync API may already run an event loop in this thread, the feed runs its own
         with LocalStream() as feed:

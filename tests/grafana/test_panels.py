@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from randomuser_api.server import LocalApi
+from tests.fixtures.warehouse import load_one_cycle
 from userpipe.dashboard.macros import TimeRange, expand
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +60,8 @@ def as_user(url: str, user: str) -> str:
 @pytest.fixture(scope="module")
 def warehouse(make_database: Callable[[], str], local_api: LocalApi,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    from ingestion.pipeline import ingest
     from ingestion.stream import stream
-    from quality import results
     from randomuser_api.stream import LocalStream
-    from userpipe import runs
-    from userpipe.transform import Transformer
 
     url = make_database()
     home = tmp_path_factory.mktemp("grafana-home")
@@ -73,22 +70,7 @@ def warehouse(make_database: Callable[[], str], local_api: LocalApi,
         env.setenv("USERPIPE_HOME", str(home))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(READONLY_ROLE_SQL.encode())  # before any table exists, as in the compose init
-        record = runs.RunRecord.start("local")
-        landed = ingest(USERS, seed="grafana", api_url=local_api.url, database_url=url)
-        record.ingest_seconds, record.users_fetched, record.users_new = landed.seconds, landed.users_fetched, \
-            landed.users_new
-        transformer = Transformer(database_url=url, state_dir=home / "dbt")
-        record.transform_seconds = transformer.build().seconds
-        checked_at = datetime.now(UTC)
-        record.check_seconds = 0.5
-        record.finish("success")
-        with psycopg.connect(url, autocommit=True) as conn:
-            runs.ensure_table(conn)
-            runs.save(conn, record)
-            results.store(conn, record.run_id, [
-                results.CheckResult("not_null_incoming_users_user_id", "dbt", results.PASS, 0),
-                results.CheckResult("users.email_is_valid", "gx", results.FAIL, 2, "2 of 60 emails invalid"),
-            ], checked_at=checked_at)
+        load_one_cycle(url, home, local_api.url, USERS, seed="grafana")
         # the stream's state for the live row: user 1 of seed "grafana" is the first user of the batch's page,
         # so the totals stay USERS
         with LocalStream() as feed:
