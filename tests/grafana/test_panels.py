@@ -9,13 +9,14 @@ first, as the compose init does.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import psycopg
 import pytest
@@ -52,9 +53,11 @@ class Warehouse:
             return columns, cursor.fetchall()
 
 
-def as_user(url: str, user: str) -> str:
+def reader_login(url: str) -> str:
+    """`url` logging in as grafana_reader, with the password the test session gave it (tests/fixtures/database.py)."""
     parts = urlsplit(url)
-    return parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port}").geturl()
+    password = quote(os.environ["USERPIPE_DASHBOARD_READER_PASSWORD"], safe="")
+    return parts._replace(netloc=f"{READER}:{password}@{parts.hostname}:{parts.port}", query="").geturl()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,7 @@ def warehouse(make_database: Callable[[], str], local_api: LocalApi,
         with LocalStream() as feed:
             streamed = stream(rate=1000, url=feed.url, seed="grafana", database_url=url, max_users=1)
         assert (streamed.received, streamed.landed_new) == (1, 0)
-        yield Warehouse(url, as_user(url, READER))
+        yield Warehouse(url, reader_login(url))
 
 
 def panels() -> list[dict[str, Any]]:
@@ -192,7 +195,7 @@ def test_live_stream_panels_read_no_stream_yet_without_an_error(make_database: C
     queries = [target["rawSql"] for panel in panels() for target in panel.get("targets", [])
                if "ops.stream_state" in target.get("rawSql", "")]
     assert len(queries) >= 3
-    with psycopg.connect(as_user(url, READER)) as conn:
+    with psycopg.connect(reader_login(url)) as conn:
         for sql in queries:
             rows = conn.execute(expand(sql, TimeRange.last(minutes=30)).encode()).fetchall()
             assert rows in ([], [(0,)]), (sql, rows)

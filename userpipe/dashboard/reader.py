@@ -2,10 +2,12 @@
 
 The dashboard connects as that role itself (a login of its own, so `default_transaction_read_only` and the
 statement timeout of the role apply and no panel query can undo them, as a `SET ROLE` could). Set-up, as the
-database's owner: the role script is applied when the role or its grant trigger is missing. Password: the
-`USERPIPE_DASHBOARD_READER_PASSWORD` variable when set (e.g. the compose stack's GRAFANA_READER_PASSWORD), else
-one generated once and kept in `$USERPIPE_HOME/grafana_reader.password` (mode 0600), given to the role when it
-has none yet. The embedded server trusts loopback logins, so there it is not even asked for.
+database's owner (on the embedded server, as its superuser: event triggers need one): the role script is
+applied when the role or its grant trigger is missing. Password: the `USERPIPE_DASHBOARD_READER_PASSWORD`
+variable when set (e.g. the compose stack's GRAFANA_READER_PASSWORD), else one generated once and kept in
+`$USERPIPE_HOME/grafana_reader.password` (mode 0600). On another server it is given to the role when it has none
+yet (the role's password is otherwise an administrator's business); on the embedded one, which userpipe
+manages, the role is given the password in use.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ TRIGGER = "grant_incoming_users_to_grafana_reader"
 def reader_url(owner_url: str) -> str:
     """Make sure `grafana_reader` exists with its grants, and return a URL that logs in as it."""
     password = os.environ.get(PASSWORD_ENV) or _stored_password(warehouse.home() / PASSWORD_FILE)
-    with warehouse.connect(owner_url, autocommit=True) as conn:
+    embedded_superuser = warehouse.embedded_superuser_url(owner_url)
+    with warehouse.connect(embedded_superuser or owner_url, autocommit=True) as conn:
         if not _role_is_set_up(conn):
             _apply_role_script(conn, owner_url)
-        if PASSWORD_ENV not in os.environ:
+        if embedded_superuser:
+            _set_password(conn, password)
+        elif PASSWORD_ENV not in os.environ:
             _give_password_if_none(conn, password)
     parts = urlsplit(owner_url)
     host = parts.hostname or ""
@@ -91,3 +96,9 @@ def _give_password_if_none(conn: psycopg.Connection, password: str) -> None:
     if row and row[0]:
         conn.execute(sql.SQL("alter role {} password {}").format(
             sql.Identifier(READER), sql.Literal(password)))
+
+
+def _set_password(conn: psycopg.Connection, password: str) -> None:
+    """The embedded server's reader gets `password`, hashed here (SCRAM, the server's only method)."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), READER.encode(), b"scram-sha-256")
+    conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(READER), sql.Literal(verifier.decode())))
