@@ -60,7 +60,6 @@ def warehouse(make_database: Callable[[], str], local_api: LocalApi,
     with pytest.MonkeyPatch.context() as env:
         env.setenv("USERPIPE_DATABASE_URL", url)
         env.setenv("USERPIPE_HOME", str(home))
-        env.delenv("USERPIPE_DASHBOARD_READER_PASSWORD", raising=False)
         transformer = load_one_cycle(url, home, local_api.url, USERS, seed="dashboard")
         # new users streamed after the build, for the Live stream row (the built totals stay USERS until the next
         # build); playwright's sync API may already run an event loop in this thread, the feed runs its own
@@ -78,7 +77,6 @@ def make_dashboard(warehouse: Warehouse) -> Iterator[Callable[..., RunningDashbo
     def make(definition_path: Path | None = None) -> RunningDashboard:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("USERPIPE_HOME", str(warehouse.home))
-            env.delenv("USERPIPE_DASHBOARD_READER_PASSWORD", raising=False)
             running = start_dashboard(warehouse.url, port=0, definition_path=definition_path)
         started.append(running)
         return running

@@ -61,3 +61,15 @@ def test_dbt_env_splits_tcp_and_socket_urls() -> None:
     socket_env = warehouse.dbt_env("postgresql://postgres@localhost/userpipe?host=/run/pg")
     assert socket_env["USERPIPE_PG_HOST"] == "/run/pg"
     assert socket_env["USERPIPE_PG_PORT"] == "5432"
+
+
+def test_dbt_env_passes_a_password_file_on_and_only_embedded_owner_urls_have_a_superuser(tmp_path: Path) -> None:
+    env = warehouse.dbt_env("postgresql://userpipe@127.0.0.1:5/userpipe?passfile=/home/me/.userpipe/pg_userpipe.pgpass")
+    assert env["PGPASSFILE"] == "/home/me/.userpipe/pg_userpipe.pgpass" and env["USERPIPE_PG_PASSWORD"] == ""
+    assert "PGPASSFILE" not in warehouse.dbt_env("postgresql://u:p@db.example:6543/analytics")
+    (tmp_path / warehouse.SUPERUSER_PASSFILE).write_text("127.0.0.1:*:*:postgres:x\n")
+    owner = f"postgresql://userpipe@127.0.0.1:5/userpipe?passfile={tmp_path / warehouse.OWNER_PASSFILE}"
+    assert warehouse.embedded_superuser_url(owner) \
+        == f"postgresql://postgres@127.0.0.1:5/userpipe?passfile={tmp_path / warehouse.SUPERUSER_PASSFILE}"
+    assert warehouse.embedded_superuser_url("postgresql://userpipe:p@db.example:5432/userpipe") is None
+    assert warehouse.embedded_superuser_url(owner.replace("userpipe@", "someone@")) is None

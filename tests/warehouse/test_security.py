@@ -260,3 +260,11 @@ def test_the_pipeline_runs_as_the_owner_and_the_dashboard_as_the_reader(
                 == ("grafana_reader", 20)
     finally:
         server.stop()
+
+
+def test_a_widened_password_file_is_made_private_again_at_the_next_start(server: warehouse.EmbeddedPostgres) -> None:
+    server.owner_passfile.chmod(0o644)  # libpq would ignore it ("has group or world access")
+    url = server.start()
+    assert stat.S_IMODE(server.owner_passfile.stat().st_mode) == 0o600
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select current_user").fetchone() == ("userpipe",)
