@@ -374,6 +374,10 @@ class EmbeddedPostgres:
                 conn = psycopg.connect(self.superuser_url(), autocommit=True, connect_timeout=5)
             except psycopg.OperationalError as exc:
                 if "password authentication failed" in str(exc):
+                    if superuser_new:  # a new password for a server that has one: the file was lost
+                        self.superuser_passfile.unlink()
+                        raise WarehouseError(f"the superuser password of the embedded PostgreSQL in {self.pgdata} "
+                                             f"is lost: {self.superuser_passfile} is missing") from None
                     raise WarehouseError(f"the embedded PostgreSQL in {self.pgdata} refuses the superuser password "
                                          f"kept in {self.superuser_passfile}") from None
                 pid = self._postmaster_pid()

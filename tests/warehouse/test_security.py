@@ -268,3 +268,21 @@ def test_a_widened_password_file_is_made_private_again_at_the_next_start(server:
     assert stat.S_IMODE(server.owner_passfile.stat().st_mode) == 0o600
     with psycopg.connect(url) as conn:
         assert conn.execute("select current_user").fetchone() == ("userpipe",)
+
+
+def test_a_lost_superuser_password_file_is_one_error_line(server: warehouse.EmbeddedPostgres) -> None:
+    kept = server.superuser_passfile.read_text()
+    server.superuser_passfile.unlink()
+    env = {**os.environ, warehouse.HOME_ENV: str(server.root)}
+    env.pop(warehouse.DATABASE_URL_ENV, None)
+    try:
+        for _ in range(2):  # no new password is left in its place: the second start says the same
+            done = subprocess.run([USERPIPE, "db", "url"], capture_output=True, text=True, env=env, timeout=120,
+                                  check=False)
+            assert done.returncode == 1
+            assert done.stderr.strip().splitlines() == [
+                f"error: the superuser password of the embedded PostgreSQL in {server.pgdata} is lost: "
+                f"{server.superuser_passfile} is missing"]
+    finally:
+        server.superuser_passfile.write_text(kept)
+        server.superuser_passfile.chmod(0o600)
