@@ -4,6 +4,7 @@ the next ingest takes it back, and a re-run of the same seed lands the whole bat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -106,7 +107,7 @@ def test_an_ingest_killed_after_its_first_copy_is_unseen_then_taken_back_and_lan
 def test_a_load_whose_undo_fails_says_so_and_the_next_ingest_takes_it_back(
         database_url: str, pg_admin_url: str, held_second_copy: psycopg.Connection) -> None:
     admin = psycopg.connect(pg_admin_url, autocommit=True)
-    database = database_url.rsplit("/", 1)[1].split("?")[0]
+    database = urlsplit(database_url).path.lstrip("/")
     ingest = start_userpipe("ingest", "-n", str(BATCH), "--seed", "killed",
                             env={**ONE_AT_A_TIME, "LOAD__RAISE_ON_MAX_RETRIES": "1"})
     try:
