@@ -13,7 +13,9 @@ app = typer.Typer(no_args_is_help=True, help="The database in use: print its URL
 
 @app.command("url")
 def url() -> None:
-    """Print the connection URL in use, starting the embedded PostgreSQL if needed."""
+    """Print the connection URL in use, starting the embedded PostgreSQL if needed.
+
+    For the embedded server it names the password file (`?passfile=`), not the password; psql takes it as is."""
     typer.echo(warehouse.database_url())
 
 
