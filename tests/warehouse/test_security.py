@@ -28,6 +28,7 @@ from userpipe.dashboard.queries import QueryRunner
 ROOT = Path(__file__).resolve().parents[2]
 READONLY_ROLE_SQL = (ROOT / "grafana" / "readonly_role.sql").read_text()
 USERPIPE = str(Path(sys.executable).with_name("userpipe"))
+NO_PASSFILE = "/nonexistent/pgpass"  # whatever PGPASSFILE an earlier test left in this process: none
 as_root_only = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to the OS user nobody needs root")
 
 
@@ -114,7 +115,7 @@ def test_password_files_are_private_and_the_pg_hba_trusts_no_one(server: warehou
     url = server.url()
     assert password_in(server.owner_passfile) not in url and "passfile=" in url
     with pytest.raises(psycopg.OperationalError, match="no password supplied"):
-        psycopg.connect(url.split("?")[0], connect_timeout=5)
+        psycopg.connect(url.split("?")[0], passfile=NO_PASSFILE, connect_timeout=5)
 
 
 def test_the_pipeline_role_owns_its_database_but_is_no_superuser(server: warehouse.EmbeddedPostgres) -> None:
@@ -183,7 +184,8 @@ def test_a_trust_data_dir_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
         assert "every login now needs its password" in caplog.text
         assert port_of(server) == port
         with pytest.raises(psycopg.OperationalError, match="no password supplied"):
-            psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=5)
+            psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", passfile=NO_PASSFILE,
+                            connect_timeout=5)
         with psycopg.connect(server.superuser_url()) as conn:
             assert conn.execute("select distinct auth_method from pg_hba_file_rules").fetchall() \
                 == [("scram-sha-256",)]
