@@ -174,8 +174,9 @@ def _pipeline(database_url: str) -> dlt.Pipeline:
 
 
 def _credentials(database_url: str) -> Any:
-    """dlt's PostgresCredentials for `database_url`; a URL without password (trust auth) gets an empty one,
-    which dlt would otherwise report as missing."""
+    """dlt's PostgresCredentials for `database_url`; a URL without password (the embedded server's, whose
+    password libpq reads from the `passfile=` it names) gets an empty one, which dlt would otherwise report as
+    missing."""
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
     credentials = PostgresCredentials()
