@@ -230,6 +230,49 @@ def scale(admin_url: str, backlogs: list[int], rounds: int, batch: int) -> None:
         drop_database(admin_url, f"bench_dbt_scale_{name}")
 
 
+KEY_TABLES = {
+    "random uuid text (as incoming_users.user_id, raw.users.uuid)": "gen_random_uuid()::text",
+    "bigint in landing order (as raw.users.landing_seq)": "n",
+}
+
+
+def key_cost(admin_url: str, size: int, batch: int, rounds: int) -> None:
+    """What the key type costs a cycle: `batch` rows inserted into a `size`-row table with only a btree primary
+    key, random uuid text vs an increasing bigint, right after a checkpoint (as every cycle after one) and again
+    (pages already written since): seconds and WAL per batch, and the index's size."""
+    url = fresh_database(admin_url, "bench_dbt_keys")
+    print(f"key cost: {batch:,} rows inserted into {size:,} (median of {rounds}; after a checkpoint / again)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for label, key in KEY_TABLES.items():
+            conn.execute("drop table if exists keyed")
+            conn.execute("create table keyed (id text primary key, filler text)" if "uuid" in label
+                         else "create table keyed (id bigint primary key, filler text)")
+            conn.execute(f"insert into keyed select {key}, md5(n::text) from generate_series(1, %s) as g(n)",
+                         (size,))
+            conn.execute("vacuum analyze keyed")
+            next_n = size
+            figures: dict[str, list[float]] = {"after checkpoint": [], "again": []}
+            for _ in range(rounds):
+                for phase in ("after checkpoint", "again"):
+                    if phase == "after checkpoint":
+                        conn.execute("checkpoint")
+                    wal_before = conn.execute("select pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+                    started = time.perf_counter()
+                    conn.execute(f"insert into keyed select {key}, md5(n::text)"
+                                 " from generate_series(%s, %s) as g(n)", (next_n + 1, next_n + batch))
+                    seconds = time.perf_counter() - started
+                    wal = conn.execute("select pg_wal_lsn_diff(pg_current_wal_lsn(), %s)",
+                                       (wal_before,)).fetchone()[0]  # type: ignore[index]
+                    figures[phase] += [seconds, float(wal)]
+                    next_n += batch
+            index = conn.execute("select pg_size_pretty(pg_relation_size('keyed_pkey'))").fetchone()[0]  # type: ignore[index]
+            shown = "; ".join(
+                f"{phase} {statistics.median(values[0::2]) * 1000:.0f} ms, "
+                f"{statistics.median(values[1::2]) / 2**20:.1f} MiB WAL" for phase, values in figures.items())
+            print(f"  {label}: index {index}; {shown}; load {os.getloadavg()[0]:.1f}", flush=True)
+    drop_database(admin_url, "bench_dbt_keys")
+
+
 def users_held(url: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute("select count(*) from public.incoming_users").fetchone()[0])  # type: ignore[index]
@@ -255,9 +298,14 @@ def main() -> None:
                         help="instead: backlogs (users landed, not built) to build one after the other on one "
                              "database, each followed by warm cycles beside a 10k database, e.g. 1000000,8000000")
     parser.add_argument("--rounds", type=int, default=5, help="warm cycles per database after each backlog")
+    parser.add_argument("--key-cost", type=int, default=0,
+                        help="instead: what the key type costs a batch inserted into a table of this many rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
+    if args.key_cost:
+        key_cost(admin_url, args.key_cost, args.batch, args.rounds)
+        return
     if args.backlogs:
         scale(admin_url, [int(s) for s in args.backlogs.split(",")], args.rounds, args.batch)
         return
