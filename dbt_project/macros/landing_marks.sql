@@ -196,3 +196,18 @@
         0
     {%- endif -%}
 {%- endmacro %}
+
+{#- post_hook of incoming_users (last): ANALYZE it when this build added more than a tenth of what its statistics
+    counted (a first build, a backlog): the marts then plan their aggregation over the new rows with the right
+    row count (a hash on a few keys, not a sort of every row, which spilled to disk after a 1M-row backlog). -#}
+{% macro analyze_after_backlog(relation) %}
+    do $analyze$
+    begin
+        if (select coalesce(max(high) - min(low), 0) from staging.landing_chunks) > 0.1 * greatest(
+            (select reltuples from pg_class where oid = '{{ relation }}'::regclass), 1000
+        ) then
+            analyze {{ relation }};
+        end if;
+    end
+    $analyze$
+{% endmacro %}
