@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,8 @@ create table raw.users (
     request_page bigint,
     api_version text,
     _dlt_load_id text not null,
-    _dlt_id text not null unique
+    _dlt_id text not null,
+    landing_seq bigint generated always as identity
 );
 create table raw._dlt_loads (
     load_id text not null,
@@ -81,7 +84,8 @@ def fill_existing(conn: psycopg.Connection, size: int) -> None:
     if size > generated:  # copies of the generated users with new uuids, filling later minutes
         conn.execute(
             """
-            insert into raw.users
+            insert into raw.users (uuid, payload, fetched_at, request_seed, request_page, api_version, _dlt_load_id,
+                                   _dlt_id)
             select
                 new_uuid, jsonb_set(payload, '{login,uuid}', to_jsonb(new_uuid)),
                 %(start)s + make_interval(mins => (n / %(per_minute)s)::int),
@@ -125,13 +129,186 @@ def bench_size(admin_url: str, size: int, batch: int) -> dict[str, object]:
             "users": users[0] if users else None}
 
 
+def land_copies(conn: psycopg.Connection, count: int, label: str) -> None:
+    """`count` more users, copies of the generated ones with new uuids (made in SQL), as one completed load
+    landed now: a backlog when no build ran since."""
+    load_id = f"{label}-{time.time():.6f}"
+    conn.execute("""
+        create temporary table if not exists template as
+        select row_number() over () - 1 as i, payload, request_seed, request_page, api_version
+        from raw.users where request_seed = 'bench-existing'
+    """)
+    generated = conn.execute("select count(*) from template").fetchone()[0]  # type: ignore[index]
+    done = 0
+    while done < count:  # a million rows a statement
+        step = min(1_000_000, count - done)
+        conn.execute(
+            """
+            insert into raw.users (uuid, payload, fetched_at, request_seed, request_page, api_version, _dlt_load_id,
+                                   _dlt_id)
+            select new_uuid, jsonb_set(t.payload, '{login,uuid}', to_jsonb(new_uuid)), now(), t.request_seed,
+                   t.request_page, t.api_version, %(load_id)s, md5(new_uuid)
+            from (select gen_random_uuid()::text as new_uuid, g.n from generate_series(1, %(step)s) as g(n)) as n
+            join template as t on t.i = n.n %% %(generated)s
+            """,
+            {"load_id": load_id, "step": step, "generated": generated},
+        )
+        conn.commit()
+        done += step
+    conn.execute("insert into raw._dlt_loads values (%s, 'randomuser', 0, now(), null)", (load_id,))
+    conn.commit()
+
+
+def server_counters(url: str) -> dict[str, float]:
+    """Temporary files written by this database, WAL written by the server, checkpoints so far."""
+    with psycopg.connect(url) as conn:
+        temp_files, temp_bytes = conn.execute(
+            "select temp_files, temp_bytes from pg_stat_database where datname = current_database()").fetchone()  # type: ignore[misc]
+        wal = conn.execute("select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')").fetchone()[0]  # type: ignore[index]
+        checkpoints = conn.execute(
+            "select num_timed + num_requested from pg_stat_checkpointer").fetchone()[0]  # type: ignore[index]
+    return {"temp_files": temp_files, "temp_bytes": temp_bytes, "wal": float(wal), "checkpoints": checkpoints}
+
+
+def measured_build(transformer: Transformer, url: str) -> dict[str, float]:
+    """One build: seconds, the incoming_users node's seconds, and what it spilled, wrote to WAL, checkpointed."""
+    before = server_counters(url)
+    load = os.getloadavg()[0]
+    result = transformer.build()
+    after = server_counters(url)
+    node = next(n.seconds for n in result.nodes if n.name == "incoming_users")
+    return {"seconds": result.seconds, "incoming_users": node, "load": (load + os.getloadavg()[0]) / 2,
+            **{key: after[key] - before[key] for key in after}}
+
+
+def scale(admin_url: str, backlogs: list[int], rounds: int, batch: int) -> None:
+    """Backlog builds on one database (10k built, then each backlog landed and built by one build), and after
+    each, warm `batch`-user cycles interleaved with the same cycle on a 10k database on the same server."""
+    urls = {}
+    for name in ("small", "large"):
+        urls[name] = fresh_database(admin_url, f"bench_dbt_scale_{name}")
+        with psycopg.connect(urls[name]) as conn:
+            conn.execute(RAW_USERS_DDL)
+            fill_existing(conn, 10_000)
+    transformers = {name: Transformer(database_url=url, state_dir=warehouse.home() / f"bench-dbt-{name}")
+                    for name, url in urls.items()}
+    for transformer in transformers.values():
+        transformer.build()
+    print("backlog builds (one dbt build each; rows/s = backlog / build seconds)")
+    for backlog in backlogs:
+        with psycopg.connect(urls["large"]) as conn:
+            started = time.perf_counter()
+            land_copies(conn, backlog, "backlog")
+            landed = time.perf_counter() - started
+        built = measured_build(transformers["large"], urls["large"])
+        held = users_held(urls["large"])
+        print(f"  backlog {backlog:>10,} (landed in {landed:.0f} s): build {built['seconds']:.1f} s "
+              f"(incoming_users {built['incoming_users']:.1f} s), {backlog / built['seconds']:,.0f} rows/s; "
+              f"temp files {built['temp_files']:.0f} ({built['temp_bytes'] / 2**20:.0f} MiB), "
+              f"WAL {built['wal'] / 2**20:.0f} MiB, checkpoints {built['checkpoints']:.0f}; load {built['load']:.1f};"
+              f" {held:,} users held", flush=True)
+        times: dict[str, list[dict[str, float]]] = {"small": [], "large": []}
+        for _ in range(rounds):
+            for name in ("small", "large"):
+                with psycopg.connect(urls[name]) as conn:
+                    copy_generated(conn, batch, f"bench-warm-{uuid.uuid4().hex[:8]}", datetime.now(UTC))
+                times[name].append(measured_build(transformers[name], urls[name]))
+        sizes = {name: users_held(url) for name, url in urls.items()}
+        summary = []
+        for name in ("small", "large"):
+            runs = times[name]
+            median = statistics.median(run["seconds"] for run in runs)
+            node = statistics.median(run["incoming_users"] for run in runs)
+            wal = statistics.median(run["wal"] for run in runs) / 2**20
+            summary.append(f"{sizes[name]:,} users: {median:.2f} s (incoming_users {node:.2f} s, WAL {wal:.0f} MiB)")
+        ratio = (statistics.median(r["seconds"] for r in times["large"])
+                 / statistics.median(r["seconds"] for r in times["small"]))
+        loads = [run["load"] for runs in times.values() for run in runs]
+        print(f"  warm {batch:,}-user cycle, median of {rounds} interleaved: " + "; ".join(summary)
+              + f"; ratio {ratio:.2f}; load {min(loads):.1f}-{max(loads):.1f}", flush=True)
+    for name in urls:
+        drop_database(admin_url, f"bench_dbt_scale_{name}")
+
+
+KEY_TABLES = {
+    "random uuid text (as incoming_users.user_id, raw.users.uuid)": "gen_random_uuid()::text",
+    "bigint in landing order (as raw.users.landing_seq)": "n",
+}
+
+
+def key_cost(admin_url: str, size: int, batch: int, rounds: int) -> None:
+    """What the key type costs a cycle: `batch` rows inserted into a `size`-row table with only a btree primary
+    key, random uuid text vs an increasing bigint, right after a checkpoint (as every cycle after one) and again
+    (pages already written since): seconds and WAL per batch, and the index's size."""
+    url = fresh_database(admin_url, "bench_dbt_keys")
+    print(f"key cost: {batch:,} rows inserted into {size:,} (median of {rounds}; after a checkpoint / again)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for label, key in KEY_TABLES.items():
+            conn.execute("drop table if exists keyed")
+            conn.execute("create table keyed (id text primary key, filler text)" if "uuid" in label
+                         else "create table keyed (id bigint primary key, filler text)")
+            conn.execute(f"insert into keyed select {key}, md5(n::text) from generate_series(1, %s) as g(n)",
+                         (size,))
+            conn.execute("vacuum analyze keyed")
+            next_n = size
+            figures: dict[str, list[float]] = {"after checkpoint": [], "again": []}
+            for _ in range(rounds):
+                for phase in ("after checkpoint", "again"):
+                    if phase == "after checkpoint":
+                        conn.execute("checkpoint")
+                    wal_before = conn.execute("select pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+                    started = time.perf_counter()
+                    conn.execute(f"insert into keyed select {key}, md5(n::text)"
+                                 " from generate_series(%s, %s) as g(n)", (next_n + 1, next_n + batch))
+                    seconds = time.perf_counter() - started
+                    wal = conn.execute("select pg_wal_lsn_diff(pg_current_wal_lsn(), %s)",
+                                       (wal_before,)).fetchone()[0]  # type: ignore[index]
+                    figures[phase] += [seconds, float(wal)]
+                    next_n += batch
+            index = conn.execute("select pg_size_pretty(pg_relation_size('keyed_pkey'))").fetchone()[0]  # type: ignore[index]
+            shown = "; ".join(
+                f"{phase} {statistics.median(values[0::2]) * 1000:.0f} ms, "
+                f"{statistics.median(values[1::2]) / 2**20:.1f} MiB WAL" for phase, values in figures.items())
+            print(f"  {label}: index {index}; {shown}; load {os.getloadavg()[0]:.1f}", flush=True)
+    drop_database(admin_url, "bench_dbt_keys")
+
+
+def users_held(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("select count(*) from public.incoming_users").fetchone()[0])  # type: ignore[index]
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    drop_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="users already there, comma separated")
     parser.add_argument("--batch", type=int, default=5000, help="users added per incremental build")
+    parser.add_argument("--backlogs", default="",
+                        help="instead: backlogs (users landed, not built) to build one after the other on one "
+                             "database, each followed by warm cycles beside a 10k database, e.g. 1000000,8000000")
+    parser.add_argument("--rounds", type=int, default=5, help="warm cycles per database after each backlog")
+    parser.add_argument("--key-cost", type=int, default=0,
+                        help="instead: what the key type costs a batch inserted into a table of this many rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
+    if args.key_cost:
+        key_cost(admin_url, args.key_cost, args.batch, args.rounds)
+        return
+    if args.backlogs:
+        scale(admin_url, [int(s) for s in args.backlogs.split(",")], args.rounds, args.batch)
+        return
     print(f"dbt build after adding {args.batch} users (seconds; one Transformer per size, manifest reused)")
     print(f"{'existing':>10} {'fill':>7} {'first build':>12} {'no new users':>13} {'+batch #1':>10} {'+batch #2':>10}")
     for size in (int(s) for s in args.sizes.split(",")):

@@ -104,8 +104,10 @@ select %(load_id)s::varchar, 'randomuser', 0, now()
 where not exists (select 1 from raw._dlt_loads where load_id = %(load_id)s::varchar)
 """
 # A batch is COPYed into a temporary table (psycopg's COPY writes rows in C; text arrays through parameters cost
-# ~25x more), then inserted: a user landed before keeps its first row.
-STAGE_SQL = "create temporary table if not exists stream_rows (like raw.users) on commit delete rows"
+# ~25x more), then inserted: a user landed before keeps its first row. The temporary table has only the landing
+# contract's columns (not raw.users' landing_seq, which the INSERT leaves to its default: dbt's landing mark).
+STAGE_SQL = (f"create temporary table if not exists stream_rows on commit delete rows as "
+             f"select {', '.join(COLUMNS)} from raw.users with no data")
 COPY_SQL = f"copy stream_rows ({', '.join(COLUMNS)}) from stdin"
 INSERT_SQL = f"""
 insert into raw.users ({", ".join(COLUMNS)})

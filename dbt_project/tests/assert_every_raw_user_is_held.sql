@@ -1,7 +1,7 @@
--- incoming_users holds every user of raw.users: returns a row when the counts differ (e.g. a batch that
--- committed later than var late_arrival_window after newer ones, which the incremental runs never read; or rows
--- of a load that did not complete, unseen by staging until the next ingest takes them back).
--- Two index-only counts. A warning: the marts still build; a full refresh brings the user in.
+-- incoming_users holds every user of raw.users: returns a row when the counts differ (e.g. rows of a load that did
+-- not complete, unseen by staging until it completes or the next ingest takes them back; or rows landed after the
+-- build's landing mark, such as a stream's).
+-- Two index-only counts. A warning: the marts still build.
 
 {{ config(severity='warn') }}
 

@@ -78,10 +78,10 @@ def test_live_rows_equal_the_built_rows_and_kpis_agree(built: Transformer, feed:
     assert sorted(built_latest[:25]) == sorted(live_latest[:25]) == held
 
 
-def test_pending_users_are_found_through_the_fetched_at_index(local_api: LocalApi, feed: LocalStream,
-                                                              database_url: str, tmp_path: Path) -> None:
-    """The pending view reads raw.users from its landing mark on (the last build's newest user, minus a margin),
-    not the whole table: 2,000 users landed an hour ago, 10 now, built; then 5 streamed."""
+def test_pending_users_are_found_through_the_landing_seq_index(local_api: LocalApi, feed: LocalStream,
+                                                               database_url: str, tmp_path: Path) -> None:
+    """The pending view reads raw.users after its landing mark (the mark the last build of incoming_users went
+    through), not the whole table: 2,000 users landed an hour ago, 10 now, built; then 5 streamed."""
     ingest(2000, seed="old", api_url=local_api.url)
     with psycopg.connect(database_url) as conn:
         conn.execute("update raw.users set fetched_at = fetched_at - interval '1 hour'")
@@ -92,5 +92,5 @@ def test_pending_users_are_found_through_the_fetched_at_index(local_api: LocalAp
         conn.execute("analyze raw.users")
         plan = "\n".join(row[0] for row in conn.execute(
             "explain select count(*) from marts.int_incoming_users_pending").fetchall())
-    assert "users_fetched_at_idx" in plan and "Seq Scan on users" not in plan, plan
+    assert "users_landing_seq_idx" in plan and "Seq Scan on users" not in plan, plan
     assert one(database_url, "select count(*) from marts.int_incoming_users_pending") == (5,)

@@ -21,11 +21,28 @@ def test_embedded_server_starts_once_and_is_reused(tmp_path: Path) -> None:
             assert conn.execute("select current_database()").fetchone() == ("userpipe",)
             locale = "select datlocprovider, datlocale from pg_database where datname = current_database()"
             assert conn.execute(locale).fetchone() == ("b", "C.UTF-8")  # code-point order, memcmp-fast
+            for name, value in warehouse.server_settings().items():  # the settings sized for this machine
+                if value[-2:] in ("MB", "GB"):
+                    same = "select pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)"
+                else:
+                    same = "select current_setting(%s) = %s"
+                assert conn.execute(same, (name, value)).fetchone() == (True,), name
         assert server.is_running()
     finally:
         assert server.stop()
     assert not server.is_running()
     assert not server.stop()
+
+
+@pytest.mark.parametrize(("memory_gb", "shared", "cache"), [
+    (2, "512MB", "1024MB"),  # a small machine: a quarter of memory
+    (23, "4096MB", "11776MB"),  # this one: capped
+    (0.25, "128MB", "128MB"),  # at least 128 MB
+])
+def test_server_settings_scale_with_memory_within_bounds(memory_gb: float, shared: str, cache: str) -> None:
+    settings = warehouse.server_settings(int(memory_gb * 1024**3))
+    assert (settings["shared_buffers"], settings["effective_cache_size"]) == (shared, cache)
+    assert (settings["max_wal_size"], settings["checkpoint_timeout"]) == ("4GB", "15min")
 
 
 def test_server_outlives_the_process_that_started_it(tmp_path: Path) -> None:

@@ -1,67 +1,100 @@
 -- One row per user: the original system's public.incoming_users (29 columns, contract enforced).
--- Incremental: reads only raw rows fetched since the newest user held (minus late_arrival_window, through
--- raw.users' fetched_at index) and inserts the users it does not hold yet (primary-key lookups).
+-- Incremental by a landing mark: reads only the raw rows landed (raw.users.landing_seq) after the mark of its last
+-- build and up to the mark taken at the start of this run, in chunks of at most var backlog_chunk_rows rows, plus
+-- the rows of loads that completed after the mark passed them (macros/landing_marks.sql).
 
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='user_id',
-        pre_hook=["{{ lock_incremental_chain('writer') }}"],
+        incremental_strategy='append',
+        pre_hook=[
+            "{{ lock_incremental_chain('writer') }}",
+            "{{ plan_landing_chunks(full_refresh=not is_incremental()) }}",
+        ],
         post_hook=[
+            "{{ build_later_landing_chunks(sql) }}",
+            "{{ finish_landing_chunks() }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_created_at', 'created_at desc') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_country', 'country') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_gender', 'gender') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_synced_at', 'synced_at') }}",
             "{{ analyze_if_never_analyzed(this.schema ~ '.' ~ this.identifier) }}",
+            "{{ analyze_after_backlog(this) }}",
         ],
     )
 }}
 
+{%- set landed_after = built_through_literal() if is_incremental() else 0 %}
+
 with
 
-{% if is_incremental() %}
-new_user_ids as (
+new_rows as (
 
-    -- The raw rows of the window (an index range scan; its bound a literal, so the planner knows how few
-    -- rows it holds) whose user is not held yet (primary-key probes). Keys only: no JSON is read here.
-    select user_id from {{ ref('stg_randomuser__users') }} as staged
-    where fetched_at >= (
-            {{ timestamp_literal(query_value('select max(created_at) from ' ~ this)) }} at time zone 'UTC'
-        ) - interval '{{ var("late_arrival_window") }}'
-        and not exists (
-            select 1 from {{ this }} as held
-            where held.user_id = staged.user_id
-        )
+    -- The rows of the current chunk (a range of raw.users' landing_seq index; its lower bound also a literal,
+    -- so the planner knows how few rows it holds), not the whole window of a time mark: each row is read once.
+    select * from {{ ref('stg_randomuser__users') }} as staged
+    where {{ landing_chunk_filter(landed_after) }}
 
 ),
-{% endif %}
+
+completed_late as (
+
+    -- Chunk 1 also reads the rows of pending loads that have completed since: few loads, each an index range
+    -- (a lateral sub-select kept apart by `offset 0`, so the planner cannot turn it into a scan of raw.users
+    -- joined to them).
+    select staged.* from staging.landing_pending_loads as pending
+    cross join lateral (
+        select * from {{ ref('stg_randomuser__users') }} as rows_of_load
+        where rows_of_load.landing_seq between pending.first_seq and pending.last_seq
+            and rows_of_load.dlt_load_id = pending.load_id
+        offset 0
+    ) as staged
+    where pending.reading and (select current_chunk from staging.landing_marks) = 1
+
+),
 
 staged as (
 
-    -- Incremental: only the new users are flattened, fetched by raw.users' unique index on uuid (an array
-    -- of keys, not a join, so the planner cannot choose to flatten the whole table and hash it).
-    select * from {{ ref('stg_randomuser__users') }}
+    select * from (
+        select * from new_rows
+        union all
+        select * from completed_late
+    ) as landed
     where user_id is not null
-    {% if is_incremental() %}
-        and user_id = any(array(select user_id from new_user_ids))
-    {% endif %}
 
 ),
 
-renamed as (
+renamed as not materialized (
 
-    select {{ incoming_users_columns() }}
+    -- Not materialized: each use below reads the chunk itself (its filter pushed down), so the chunk is never
+    -- held in a tuplestore that could spill to disk; only the rare cut ids are flattened by the second one.
+    select
+        {{ incoming_users_columns() }},
+        length(user_id) > 100 as cut_id
+
     from staged
 
 ),
 
 not_yet_held as (
 
-    -- One row per user_id (ids longer than 100 characters are cut, so two could meet): the first landed.
-    select distinct on (user_id) *
-    from renamed
-    order by user_id, created_at
+    -- One row per user_id. raw.users' uuid is unique and each raw row is read once, so only ids longer than 100
+    -- characters (cut) can meet: of those the first landed is kept, unless (incremental) one is held already.
+    -- No sort of the other rows, so a chunk never spills to disk. (Two cut ids meeting in different chunks of a
+    -- first build or full refresh fail it on the primary key rather than lose a user silently.)
+    select * from renamed where not cut_id
+    union all
+    select * from (
+        select distinct on (user_id) * from renamed
+        where cut_id
+        order by user_id, created_at
+    ) as first_of_cut
+    {% if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as held
+        where held.user_id = first_of_cut.user_id
+    )
+    {% endif %}
 
 ),
 
@@ -96,7 +129,7 @@ final as (
         registered_date,
         registered_age,
         created_at,
-        {{ batch_timestamp() }} as synced_at
+        (select build_stamp from staging.landing_marks) as synced_at
 
     from not_yet_held
 

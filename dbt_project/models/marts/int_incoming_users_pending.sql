@@ -1,22 +1,22 @@
 -- One row per user landed in raw.users but not built into incoming_users yet (streamed since the last build,
 -- or a batch not built yet), in incoming_users' columns (synced_at null) plus landed_at (raw fetched_at, whose
 -- index gives the newest first cheaply): what the live views add.
--- A view rebuilt by every dbt build, its landing mark a literal taken then (the newest created_at held), so the
--- planner reads only raw.users' fetched_at index range since that build, and probes incoming_users' primary key.
+-- A view rebuilt by every dbt build, its landing mark a literal taken then (the mark incoming_users was built
+-- through), so the planner reads only raw.users' landing_seq index range since that build, and probes
+-- incoming_users' primary key (rows a later build of incoming_users alone holds already).
 
 {{ config(materialized='view') }}
 
-{%- set newest_held = query_value('select max(created_at) from ' ~ ref('incoming_users')) %}
+{%- set built_through = built_through_literal() %}
 
 with
 
 staged as (
 
-    -- The raw rows fetched since the mark (an index range scan) that incoming_users does not hold (primary-key
+    -- The raw rows landed after the mark (an index range scan) that incoming_users does not hold (primary-key
     -- probes). A plain projection of raw.users: a query reading a few columns flattens only those.
-    -- live_margin covers a row committed just after the build but fetched just before its newest user.
     select * from {{ ref('stg_randomuser__users') }} as staged
-    where fetched_at >= ({{ timestamp_literal(newest_held) }} at time zone 'UTC') - interval '{{ var("live_margin") }}'
+    where landing_seq > {{ built_through }}
         and user_id is not null
         and not exists (
             select 1 from {{ ref('incoming_users') }} as held

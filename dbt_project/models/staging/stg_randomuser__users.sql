@@ -1,6 +1,7 @@
 -- One row per landed user: the JSON payload flattened into typed, trimmed columns.
 -- Every field is read with ->>/#>> and cast safely, so a missing, extra or malformed field yields null,
--- never an error. Kept a projection of raw.users (rows of completed loads) so filters on fetched_at reach its index.
+-- never an error. Kept a projection of raw.users (rows of completed loads) so filters on landing_seq or fetched_at
+-- reach their indexes.
 
 with
 
@@ -21,6 +22,7 @@ renamed as (
 
     select
         uuid,
+        landing_seq,
         fetched_at,
         request_seed,
         request_page,
@@ -91,6 +93,7 @@ final as (
         {{ safe_cast_int(clean_text('registered_age')) }} as registered_age,
         {{ clean_text('id_name') }} as id_name,
         {{ clean_text('id_value') }} as id_value,
+        landing_seq,
         fetched_at,
         fetched_at at time zone 'UTC' as fetched_at_utc,
         request_seed,
