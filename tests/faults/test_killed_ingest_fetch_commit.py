@@ -1,6 +1,6 @@
 """`userpipe ingest` killed (kill -9) while it fetches, and at commit (its load's row on its way into
-raw._dlt_loads): one clean cycle later every user the API served for the stream's batches is in raw once, and
-incoming_users and the marts hold exactly them."""
+raw._dlt_loads), once with the commit landing after its death and once without: one clean cycle later every
+user the API served for the stream's batches is in raw once, and incoming_users and the marts hold exactly them."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ def clean_cycle(api_url: str) -> None:
     assert cycle.returncode == 0, cycle.stdout + cycle.stderr
 
 
+def kill_at_commit(url: str, api_url: str, end_its_session: bool = False) -> None:
+    """kill -9 an ingest whose rows are all copied while its load's row waits to enter raw._dlt_loads (a trigger
+    waits on the test's lock); with `end_its_session` its waiting session is terminated before the test lets go."""
+    with hold_on_insert(url, "raw._dlt_loads", COMMIT_KEY) as holder:
+        committing = start_userpipe("ingest", "-n", str(BATCH), "--api-url", api_url)
+        try:
+            wait_for(lambda: waiting_on_advisory(url), "the load's completion to wait on the test's lock",
+                     HOLD_WAIT_SECONDS)
+            assert value(url, INCOMPLETE_ROWS) == BATCH  # the batch's rows are in, not yet complete
+        finally:
+            kill(committing)
+        if end_its_session:
+            holder.execute("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' "
+                           "and not granted and objid = %s", (COMMIT_KEY,))
+
+
 def test_an_ingest_killed_at_fetch_and_at_commit_loses_and_repeats_nothing(
         database_url: str, faulty_api: FaultyApiFactory) -> None:
     api = faulty_api()
@@ -46,25 +62,23 @@ def test_an_ingest_killed_at_fetch_and_at_commit_loses_and_repeats_nothing(
         kill(fetching)
     assert value(database_url, "select count(*) from raw.users") == BATCH
 
-    # at commit: every row is copied, the load's row waits to enter raw._dlt_loads
-    with hold_on_insert(database_url, "raw._dlt_loads", COMMIT_KEY):
-        committing = start_userpipe("ingest", "-n", str(BATCH), "--api-url", api.url)
-        try:
-            wait_for(lambda: waiting_on_advisory(database_url), "the load's completion to wait on the test's lock",
-                     HOLD_WAIT_SECONDS)
-            assert value(database_url, INCOMPLETE_ROWS) == BATCH  # the page-2 rows are in, not yet complete
-        finally:
-            kill(committing)
-    # the insert the killed process had sent commits once let go: the load is complete, the process never knew
+    # at commit, and the commit lands: the insert the killed process had sent goes on once let go
+    kill_at_commit(database_url, api.url)
+    wait_sessions_gone(database_url)
+    assert value(database_url, "select count(*) from raw._dlt_loads") == 2  # page 2 complete; nobody was told
+
+    # at commit, and the commit never lands: the server ends the killed process's session before it goes on
+    kill_at_commit(database_url, api.url, end_its_session=True)
     wait_sessions_gone(database_url)
     assert value(database_url, "select count(*) from raw._dlt_loads") == 2
+    assert value(database_url, INCOMPLETE_ROWS) == BATCH  # page 3's rows, taken back by the next batch
 
     clean_cycle(api.url)
 
     assert value(database_url, "select count(*) from ops.pipeline_runs where status = 'success'") == 1
-    pages = {int(str(page)) for (page,) in rows(database_url, "select distinct request_page from raw.users")}
-    assert {1, 2} <= pages, pages  # page 2 is the killed batches' (it was never fetched twice into raw)
-    served = set().union(*(served_uuids(seed, BATCH, page) for page in pages))
-    assert value(database_url, "select count(*) from raw.users") == len(served) == BATCH * len(pages)
+    pages = [page for (page,) in rows(database_url, "select distinct request_page from raw.users order by 1")]
+    assert pages == [1, 2, 3]  # page 2 landed once, page 3 was taken back and fetched again by the cycle
+    served = set().union(*(served_uuids(seed, BATCH, page) for page in (1, 2, 3)))
+    assert value(database_url, "select count(*) from raw.users") == len(served) == 3 * BATCH
     assert_consistent(database_url, served)
 
