@@ -58,13 +58,12 @@ def left_running(url: str) -> str:
     return str(run_id)
 
 
-def _has_runs(url: str) -> bool:
-    return bool(value(url, "select to_regclass('ops.pipeline_runs') is not null"))
-
-
 def cycle_lock_free(url: str) -> bool:
-    return not value(url, "select count(*) from pg_locks where locktype = 'advisory' and objid = %s",
-                     (runs.CYCLE_LOCK_KEY & 0xFFFFFFFF,))
+    """Nobody holds the cycle lock in this database (a bigint key: its high and low 32 bits)."""
+    return not value(url, "select count(*) from pg_locks where locktype = 'advisory' and classid = %s "
+                          "and objid = %s and database = (select oid from pg_database "
+                          "where datname = current_database())",
+                     (runs.CYCLE_LOCK_KEY >> 32, runs.CYCLE_LOCK_KEY & 0xFFFFFFFF))
 
 
 def test_a_run_killed_in_each_step_is_recorded_failed_and_the_next_cycle_recovers(
