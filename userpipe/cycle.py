@@ -5,7 +5,8 @@ cycle. A failed step ends its cycle (status `failed`, `error` = the step and its
 starts afresh. Failed checks also make the cycle `failed` (error `checks failed: ...`), but the data they
 looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between steps, never inside
 one; the cycle it cuts short is recorded as `interrupted`. When the database cannot be reached the outcome is
-kept in memory and written by the next cycle that can.
+kept (in memory and in `$USERPIPE_HOME/unrecorded_cycles/`) and written by the next cycle that can, of this
+process or a later one: a `userpipe run --once` exits before the database is back.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class CycleRunner:
         self.database_url = database_url
         self.stop = stop if stop is not None else StopRequest()
         self.pending: list[RunRecord] = []  # outcomes not yet written (database unreachable)
+        self.unrecorded = runs.UnrecordedCycles()  # the same, kept on disk for a later process
         self._api: LocalApi | None = None
         self._transformer: Any = None
         self._load_id: str | None = None
@@ -279,14 +281,20 @@ class CycleRunner:
             self._defer(record)
 
     def _defer(self, record: RunRecord) -> None:
-        log.warning("cycle %s %s (%s); it will be recorded once the database is back",
-                    record.run_id, record.status, record.error)
+        kept = self.unrecorded.keep(record)
+        # info, not a warning: the cycle's outcome itself is what the caller shows (one line)
+        log.info("cycle %s %s (%s); kept%s until a cycle reaches the database", record.run_id, record.status,
+                 record.error, f" in {kept}" if kept else " in memory")
         self.pending.append(record)
 
     def _flush_pending(self, conn: psycopg.Connection) -> None:
+        """Write the outcomes kept while the database was unreachable (this runner's, then earlier processes')."""
         while self.pending:
             runs.save(conn, self.pending[0])
-            self.pending.pop(0)
+            self.unrecorded.forget(self.pending.pop(0).run_id)
+        for record in self.unrecorded.records():
+            runs.save(conn, record)
+            self.unrecorded.forget(record.run_id)
 
 
 def run_loop(runner: CycleRunner, schedule: Schedule,

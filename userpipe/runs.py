@@ -10,17 +10,22 @@ is closed or older than `KESTRA_LEASE`.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 
 import psycopg
 from psycopg.rows import dict_row
 
 from userpipe import errors, warehouse
+
+log = logging.getLogger(__name__)
 
 TRIGGERS = ("local", "kestra", "manual")
 # `interrupted`: stopped on request (Ctrl-C, SIGTERM) before its steps were done; not a failure of the pipeline
@@ -30,6 +35,7 @@ CYCLE_LOCK_KEY = int.from_bytes(b"userpipe", "big")  # the bytes of 'userpipe', 
 SCHEMA_LOCK_KEY = CYCLE_LOCK_KEY + 1
 KESTRA_LEASE = timedelta(minutes=10)
 ERROR_MAX_CHARS = 500
+UNRECORDED_DIR = "unrecorded_cycles"  # under USERPIPE_HOME: outcomes the database could not take yet
 
 DDL = f"""
 create schema if not exists ops;
@@ -98,6 +104,18 @@ class RunRecord:
         """Wall time of the whole cycle, when it has ended."""
         return (self.ended_at - self.started_at).total_seconds() if self.ended_at else None
 
+    def to_json(self) -> str:
+        return json.dumps({name: value.isoformat() if isinstance(value, datetime) else value
+                           for name, value in asdict(self).items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRecord:
+        found = json.loads(text)
+        for name in ("started_at", "ended_at"):
+            if found.get(name):
+                found[name] = datetime.fromisoformat(found[name])
+        return cls(**found)
+
 
 COLUMNS = [f.name for f in fields(RunRecord)]
 
@@ -137,6 +155,49 @@ def save(conn: psycopg.Connection, record: RunRecord) -> None:
         f"values ({', '.join(['%s'] * len(COLUMNS))}) on conflict (run_id) do update set {updates}",
         [getattr(record, c) for c in COLUMNS],
     )
+
+
+class UnrecordedCycles:
+    """Outcomes of cycles the database could not take (it was down when they ended), kept as one JSON file each
+    in `$USERPIPE_HOME/unrecorded_cycles/` until a later cycle, of this process or the next, writes them: a
+    `userpipe run --once` whose database died exits before it is back."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or warehouse.home() / UNRECORDED_DIR
+
+    def keep(self, record: RunRecord) -> Path | None:
+        """Write `record` down; None when that fails too (it is then kept in memory only)."""
+        path = self.folder / f"{record.run_id}.json"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.with_suffix(".tmp").write_text(record.to_json())
+            path.with_suffix(".tmp").replace(path)
+        except (OSError, errors.UserpipeError) as exc:
+            log.warning("cannot keep the outcome of cycle %s in %s: %s", record.run_id, self.folder, exc)
+            return None
+        return path
+
+    def records(self) -> list[RunRecord]:
+        """Every outcome kept, oldest first (a file that cannot be read is skipped and left)."""
+        try:
+            paths = sorted(self.folder.glob("*.json"))
+        except (OSError, errors.UserpipeError):
+            return []
+        kept = []
+        for path in paths:
+            try:
+                kept.append(RunRecord.from_json(path.read_text()))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("skipping %s: %s", path, exc)
+        return sorted(kept, key=lambda record: record.started_at)
+
+    def forget(self, run_id: str) -> None:
+        with contextlib.suppress(OSError, errors.UserpipeError):
+            (self.folder / f"{run_id}.json").unlink(missing_ok=True)
 
 
 def load(conn: psycopg.Connection, run_id: str) -> RunRecord | None:
