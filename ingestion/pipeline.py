@@ -33,6 +33,7 @@ from ingestion.randomuser.helpers import (
     parse_seed,
     plan_batch,
 )
+from ingestion.randomuser.limits import Limits
 from userpipe import warehouse
 from userpipe.errors import UserpipeError
 
@@ -92,6 +93,7 @@ def ingest(
     first_page = parse_first_page(page)
     url = parse_api_url(api_url) if api_url else None
     limit = _time_limit(time_limit)
+    sizes = Limits.from_env()
     started = time.perf_counter()
     target = database_url or warehouse.database_url()
     try:
@@ -110,7 +112,8 @@ def ingest(
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
             # run()'s steps without its second sync with the destination (done just above)
-            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit)
+            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit,
+                                       sizes=sizes)
             extract_info = pipeline.extract(source, loader_file_format="csv")
             pipeline.normalize()
             loading = recovery.mark_loading(pipeline)  # taken back at the next start should this process die
