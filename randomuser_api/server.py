@@ -9,6 +9,7 @@ foreground. Access lines go to the `randomuser_api.server` logger at INFO (quiet
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,12 @@ class ApiServer(ThreadingHTTPServer):
         self.faults = faults
         self.faults_lock = threading.Lock()
         self.compress = compress  # gzip when asked, as randomuser.me; False: never (saves CPU locally)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (e.g. one that stops reading at its size limit) is not an error
+        of ours: no traceback for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class ApiHandler(BaseHTTPRequestHandler):
