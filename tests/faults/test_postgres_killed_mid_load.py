@@ -65,3 +65,34 @@ def test_postgres_killed_mid_load_is_one_line_and_the_next_ingest_lands_the_batc
     assert f"{BATCH} users fetched, {BATCH} landed, {BATCH} new" in rerun.stdout
     assert userpipe("transform").returncode == 0
     assert_consistent(url, served_uuids("killed", BATCH) | served_uuids("before", 10))
+
+
+def test_postgres_killed_mid_load_of_a_cycle_prints_no_traceback(own_server: warehouse.EmbeddedPostgres) -> None:
+    """`userpipe run --once`: every insert into raw.users held, so the cycle's one COPY is under way when the
+    server is killed."""
+    url = os.environ[warehouse.DATABASE_URL_ENV]
+    assert userpipe("ingest", "-n", "10", "--seed", "before").returncode == 0
+    holder = psycopg.connect(url, autocommit=True)
+    holder.execute("select pg_advisory_lock(%s)", (HOLD_KEY,))
+    holder.execute(HOLD_SQL.replace("exists (select 1 from raw.users where request_seed = 'killed')", "true"))
+    cycle = start_userpipe("run", "--once", "--plain", "--no-dashboard", "-n", "5000",
+                           env={**ONE_AT_A_TIME, "LOAD__RAISE_ON_MAX_RETRIES": "1"})
+    try:
+        wait_for(lambda: waiting_on_hold(url), "the cycle's COPY to wait on the test's lock")
+        postmaster = own_server._postmaster_pid()
+        assert postmaster is not None
+        os.kill(postmaster, signal.SIGKILL)
+        stdout, stderr = cycle.communicate(timeout=300)
+    finally:
+        if cycle.poll() is None:
+            cycle.kill()
+        holder.close()
+
+    assert cycle.returncode == 1, stdout + stderr
+    assert "Traceback" not in stdout + stderr, stdout + stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith("error: cycle ") and "ingest failed: dlt load step failed" in lines[-1], stderr
+    # besides it, only the cycle's own word that its record waits for the database (userpipe.cycle)
+    assert all("WARNING userpipe.cycle: " in line and "recorded once the database is back" in line
+               for line in lines[:-1]), stderr
+    assert "failed" in stdout and "ingest failed: dlt load step failed" in stdout
