@@ -59,7 +59,7 @@ T = TypeVar("T")
 COMMIT_SECONDS = 0.05  # a batch is committed this long after its first frame arrived
 MAX_BATCH_USERS = 5_000  # ... or once it holds this many users
 MAX_QUEUE_FRAMES = 16  # frames websockets buffers while the database is slow or down (then TCP backpressure)
-# a frame (at most 1000 users, ~0.65 MB) may hold this many bytes, or the page limit when lower: with the queue,
+# a frame (at most 1000 users, ~1.1 MB) may hold this many bytes, or the page limit when lower: with the queue,
 # at most 256 MiB held; its users are held to the per-user limit as a page's are
 MAX_FRAME_BYTES = 16 * 2**20
 OPEN_TIMEOUT_SECONDS = 5.0
