@@ -3,6 +3,7 @@
 `ingest()` validates its input before touching anything, runs the dlt pipeline (working dir under
 `$USERPIPE_HOME/dlt`, one batch at a time), and on any failure drops dlt's pending packages and takes back
 what a half-done load committed; what a killed batch left is taken back at the next start (`recovery`).
+dlt's log and our warnings go to `$USERPIPE_HOME/logs/ingest.log` (`logs`): a failure is its one error line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion import recovery
+from ingestion import logs, recovery
 from ingestion.randomuser import randomuser_source, settings
 from ingestion.randomuser.fetching import TimeLimit, remove_orphan_page_folders
 from ingestion.randomuser.helpers import (
@@ -33,6 +34,7 @@ from ingestion.randomuser.helpers import (
     parse_seed,
     plan_batch,
 )
+from ingestion.randomuser.limits import Limits
 from userpipe import warehouse
 from userpipe.errors import UserpipeError
 
@@ -92,6 +94,7 @@ def ingest(
     first_page = parse_first_page(page)
     url = parse_api_url(api_url) if api_url else None
     limit = _time_limit(time_limit)
+    sizes = Limits.from_env()
     started = time.perf_counter()
     target = database_url or warehouse.database_url()
     try:
@@ -99,7 +102,7 @@ def ingest(
     except Exception as exc:  # dlt writes its working dir here: a full disk is the usual cause
         raise _one_line_error(exc, warehouse.home() / "dlt") from exc
     with dlt.config.values(DLT_CONFIG), recovery.working_dir_lock(Path(pipeline.pipelines_dir)), \
-            _local_api_unless(url) as endpoint:
+            logs.batch_log(warehouse.home() / "logs") as log_file, _local_api_unless(url) as endpoint:
         loading: list[str] = []
         dataset_existed = True
         try:
@@ -110,7 +113,8 @@ def ingest(
             log.info("fetching %s users from %s: seed %s, pages %s..%s",
                      size, endpoint, plan.seed, plan.first_page, plan.last_page)
             # run()'s steps without its second sync with the destination (done just above)
-            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit)
+            source = randomuser_source(endpoint, plan, nats, moves_stream=given_seed is None, time_limit=limit,
+                                       sizes=sizes)
             extract_info = pipeline.extract(source, loader_file_format="csv")
             pipeline.normalize()
             loading = recovery.mark_loading(pipeline)  # taken back at the next start should this process die
@@ -118,7 +122,7 @@ def ingest(
             recovery.unmark(pipeline, loading)
         except Exception as exc:
             left = _take_back(pipeline, exc, loading, drop_dataset=not dataset_existed)
-            raise _one_line_error(exc, Path(pipeline.pipelines_dir), left) from exc
+            raise _one_line_error(exc, Path(pipeline.pipelines_dir), left, log_file) from exc
     load_id = str(load_info.loads_ids[-1]) if load_info is not None and load_info.loads_ids else None
     _prune_loaded_packages(pipeline, settings.LOADED_PACKAGES_KEPT)
     landed = _landed_rows(extract_info, load_id) if load_id else 0
@@ -274,8 +278,10 @@ def _take_back(pipeline: dlt.Pipeline, exc: BaseException, loading: list[str], d
     return None
 
 
-def _one_line_error(exc: BaseException, working_dir: Path, left: str | None = None) -> UserpipeError:
-    """The most specific one-line error inside dlt's wrapping; `left`: what the failed batch left."""
+def _one_line_error(exc: BaseException, working_dir: Path, left: str | None = None,
+                    log_file: Path | None = None) -> UserpipeError:
+    """The most specific one-line error inside dlt's wrapping; `left`: what the failed batch left; `log_file`:
+    where dlt's account of a failed step is (named in the line)."""
     landed = f"nothing landed but {left}" if left else "nothing landed"
     disk = recovery.disk_full(exc, working_dir)
     if disk:
@@ -291,7 +297,8 @@ def _one_line_error(exc: BaseException, working_dir: Path, left: str | None = No
         root = root.__cause__
     lines = [line.strip() for line in str(root).splitlines() if line.strip()]
     reason = lines[0] if lines else type(root).__name__
-    return IngestError(f"dlt {step} step failed, {landed}: {type(root).__name__}: {reason}")
+    details = f" (dlt's log: {log_file})" if log_file is not None else ""
+    return IngestError(f"dlt {step} step failed, {landed}: {type(root).__name__}: {reason}{details}")
 
 
 def _landed_rows(extract_info: Any, load_id: str) -> int:

@@ -12,7 +12,8 @@ could not share a transaction) and costs ~0.3 s a load (docs/architecture.md, "S
 
 Faults: a lost feed is reconnected with backoff from the last committed sequence; an unreachable database
 stops the reading (websockets' bounded queue, then TCP, slows the server down) and is retried until it is
-back. Bad input, a server that is not ours and malformed frames raise `StreamError` (one line).
+back. Bad input, a server that is not ours, malformed frames and frames or users over the size limits
+(`limits.Limits`) raise `StreamError` (one line).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import msgspec
 import orjson
 import psycopg
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 
 from ingestion.randomuser.csvfiles import COLUMNS
@@ -42,6 +44,7 @@ from ingestion.randomuser.helpers import (
     parse_page,
     parse_seed,
 )
+from ingestion.randomuser.limits import PAGE_BYTES_ENV, Limits
 from randomuser_api.stream import API_NAME, MAX_RATE, STREAM_PATH
 from userpipe import warehouse
 from userpipe.errors import UserpipeError, one_line
@@ -56,6 +59,9 @@ T = TypeVar("T")
 COMMIT_SECONDS = 0.05  # a batch is committed this long after its first frame arrived
 MAX_BATCH_USERS = 5_000  # ... or once it holds this many users
 MAX_QUEUE_FRAMES = 16  # frames websockets buffers while the database is slow or down (then TCP backpressure)
+# a frame (at most 1000 users, ~1.1 MB) may hold this many bytes, or the page limit when lower: with the queue,
+# at most 256 MiB held; its users are held to the per-user limit as a page's are
+MAX_FRAME_BYTES = 16 * 2**20
 OPEN_TIMEOUT_SECONDS = 5.0
 FIRST_CONNECT_ATTEMPTS = 3  # a feed never reached is an error after this many attempts
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)  # waits between reconnects (the last one repeats)
@@ -252,6 +258,7 @@ def stream(
     base = parse_stream_url(url) if url else None
     if max_users is not None and max_users < 1:
         raise StreamError(f"max users must be at least 1, got {max_users}")
+    sizes = Limits.from_env()
     db_url = database_url or warehouse.database_url()
     conn = _connect_database(db_url)
     try:
@@ -260,7 +267,7 @@ def stream(
         with _local_feed_unless(base) as feed_base:
             stats.url = feed_base
             consumer = _Consumer(conn, db_url, feed_base, users_per_second, nats, stats, observer, should_stop,
-                                 max_users)
+                                 max_users, sizes)
             consumer.run()
             conn = consumer.conn
     finally:
@@ -317,9 +324,11 @@ class _FeedLost(Exception):
 class _Consumer:
     def __init__(self, conn: psycopg.Connection, db_url: str, base: str, rate: float, nats: tuple[str, ...],
                  stats: StreamStats, observer: StreamObserver | None, should_stop: Callable[[], bool],
-                 max_users: int | None) -> None:
+                 max_users: int | None, sizes: Limits | None = None) -> None:
         self.conn, self.db_url, self.base, self.rate, self.nats = conn, db_url, base, rate, nats
         self.stats, self.observer, self.should_stop, self.max_users = stats, observer, should_stop, max_users
+        self.sizes = sizes or Limits()
+        self.max_frame_bytes = min(MAX_FRAME_BYTES, self.sizes.page_bytes)
         self.nat_key = ",".join(nats)
         self.load_id = LOAD_ID_PREFIX + stats.seed
         self.ever_connected = False
@@ -354,7 +363,7 @@ class _Consumer:
         with contextlib.ExitStack() as stack:
             try:
                 ws = stack.enter_context(connect(url, open_timeout=OPEN_TIMEOUT_SECONDS, max_queue=MAX_QUEUE_FRAMES,
-                                                 compression=None, max_size=16 * 2**20, proxy=None,
+                                                 compression=None, max_size=self.max_frame_bytes, proxy=None,
                                                  close_timeout=1.0, logger=_websockets_log))
             except InvalidStatus as exc:
                 raise StreamError(f"{self.base} is not a userpipe stream feed: it answered HTTP "
@@ -413,6 +422,10 @@ class _Consumer:
             except ConnectionClosed as exc:
                 if frames:
                     self._commit(frames)  # what arrived whole is landed before reconnecting
+                if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:  # sent again on a reconnect
+                    raise StreamError(f"stream frame after sequence {expected - 1} from {self.base} is over the "
+                                      f"limit of {self.max_frame_bytes:,} bytes a frame ({PAGE_BYTES_ENV}, at "
+                                      f"most {MAX_FRAME_BYTES:,}), nothing of it landed") from None
                 raise _FeedLost(f"connection closed: {one_line(exc, 100)}") from None
             frame = self._parse_frame(message, expected)
             if self.max_users is not None:  # the last frame is cut at the limit (the rest is sent again later)
@@ -443,7 +456,7 @@ class _Consumer:
             raise StreamError(f"{where} has no valid emitted_at, nothing of it landed")
         request = PageRequest(self.stats.seed, expected, len(results), self.nats)
         try:
-            page = parse_page(body, request, self.base)
+            page = parse_page(body, request, self.base, self.sizes.user_bytes)
         except IngestError as exc:
             raise StreamError(f"{where}: {exc}, nothing of it landed") from None
         from dlt.common.normalizers.utils import generate_dlt_ids

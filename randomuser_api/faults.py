@@ -10,16 +10,18 @@ so `FaultPlan([Fault("429", times=2)])` answers 429 twice, then normally. Kinds:
 - `malformed`: status 200, complete response whose JSON is broken (cut and garbage appended).
 - `invalid`: status 200, valid JSON, but users 0..k-1 each carry one invalid value, in `INVALID_VALUES` order
   (user 0 a malformed email, user 1 gender "unknown", ...); `fields` narrows the list.
+- `oversize`: status 200, valid JSON, user 0 of the page `user_bytes` long (its `name.first` padded), sent
+  chunked as it is written, never built whole in memory (`oversized_parts`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "slow", "truncate", "malformed", "invalid")
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "slow", "truncate", "malformed", "invalid", "oversize")
 
 # name -> what the invalid user gets (applied to a copy of a valid user)
 INVALID_VALUES: dict[str, str] = {
@@ -46,6 +48,7 @@ class Fault:
     delay: float = 2.0
     retry_after: int = 1
     fields: tuple[str, ...] = tuple(INVALID_VALUES)
+    user_bytes: int = 200_000_000  # the `oversize` user's JSON length
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -59,12 +62,14 @@ class Fault:
         unknown = [f for f in self.fields if f not in INVALID_VALUES]
         if unknown:
             raise FaultError(f"unknown invalid field(s) {unknown}; choose from {', '.join(INVALID_VALUES)}")
+        if self.user_bytes < 1:
+            raise FaultError(f"user_bytes must be >= 1, got {self.user_bytes}")
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Fault:
         if not isinstance(obj, Mapping) or "kind" not in obj:
             raise FaultError('a fault is an object with at least "kind"')
-        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields"}
+        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields", "user_bytes"}
         if extra:
             raise FaultError(f"unknown fault keys {sorted(extra)}")
         try:
@@ -74,6 +79,7 @@ class Fault:
                 delay=float(obj.get("delay", 2.0)),
                 retry_after=int(obj.get("retry_after", 1)),
                 fields=tuple(obj.get("fields", INVALID_VALUES)),
+                user_bytes=int(obj.get("user_bytes", 200_000_000)),
             )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, FaultError):
@@ -156,3 +162,22 @@ def invalidate(users: list[dict[str, Any]], fields: Iterable[str]) -> None:
             user["picture"] = {**user["picture"], "large": user["picture"]["large"].replace("https://", "ftp://")}
         elif name == "uuid" and "login" in user:
             user["login"] = {**user["login"], "uuid": "not-a-uuid"}
+
+
+# --- oversize: one user of a page N bytes long, never built whole -------------------------------------------
+OVERSIZE_MARK = "userpipe-oversize-mark"  # stands for the padding in the serialised page
+OVERSIZE_PIECE_BYTES = 1024 * 1024  # the padding is sent this much at a time
+
+
+def oversized_parts(users: list[dict[str, Any]], user_bytes: int, serialise: Callable[[], bytes]
+                    ) -> tuple[bytes, int, bytes]:
+    """Make user 0 about `user_bytes` long as JSON (its `name.first` padded with "x"): returns the page's bytes
+    before the padding, the padding's length, and the bytes after it. `serialise()` turns the page (with the
+    mark in place of the padding) into its body."""
+    import orjson
+
+    user = users[0]
+    user["name"] = {**user.get("name", {}), "first": OVERSIZE_MARK}
+    padding = max(0, user_bytes - (len(orjson.dumps(user)) - len(OVERSIZE_MARK)))
+    head, _, tail = serialise().partition(OVERSIZE_MARK.encode())
+    return head, padding, tail

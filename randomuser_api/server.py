@@ -9,6 +9,7 @@ foreground. Access lines go to the `randomuser_api.server` logger at INFO (quiet
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,10 +21,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from randomuser_api.faults import Fault, FaultError, FaultPlan, coerce_plan, invalidate
+from randomuser_api.faults import (
+    OVERSIZE_PIECE_BYTES,
+    Fault,
+    FaultError,
+    FaultPlan,
+    coerce_plan,
+    invalidate,
+    oversized_parts,
+)
 from randomuser_api.formats import serialize
 from randomuser_api.generate import build_document
-from randomuser_api.params import parse_query
+from randomuser_api.params import ApiRequest, parse_query
 from randomuser_api.responses import CONTENT_TYPES, Reply, api_reply, api_version, not_found, with_callback
 
 log = logging.getLogger(__name__)
@@ -44,6 +53,12 @@ class ApiServer(ThreadingHTTPServer):
         self.faults = faults
         self.faults_lock = threading.Lock()
         self.compress = compress  # gzip when asked, as randomuser.me; False: never (saves CPU locally)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (e.g. one that stops reading at its size limit) is not an error
+        of ours: no traceback for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -134,6 +149,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         doc = build_document(req)
         if "invalid" in faults:
             invalidate(doc["results"], faults["invalid"].fields)
+        if "oversize" in faults:
+            self._oversized(req, *oversized_parts(doc["results"], faults["oversize"].user_bytes,
+                                                  lambda: with_callback(req, serialize(doc, req.format))))
+            return
         body = with_callback(req, serialize(doc, req.format))
         if "malformed" in faults:
             body = body[: max(1, len(body) // 2)] + b'",,}{"broken'
@@ -142,6 +161,32 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._truncated(reply)
             return
         self._reply(reply)
+
+    def _oversized(self, req: ApiRequest, head: bytes, padding: int, tail: bytes) -> None:
+        """The page `head` + `padding` x's + `tail`, chunked (never compressed) as it is written; a client that
+        stops reading ends it."""
+        self.send_response(HTTPStatus.OK)
+        for name, value in api_reply(req, b"").headers:
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        if self.command == "HEAD":
+            return
+        piece = b"x" * OVERSIZE_PIECE_BYTES
+        try:
+            self._chunk(head)
+            for start in range(0, padding, OVERSIZE_PIECE_BYTES):
+                self._chunk(piece[: min(OVERSIZE_PIECE_BYTES, padding - start)])
+            self._chunk(tail)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (e.g. at its size limit)
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
 
     def _truncated(self, reply: Reply) -> None:
         """Announce the full length, send half, close: the client sees an incomplete read."""

@@ -22,6 +22,7 @@ from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import LoadFiles, keep_rows
 from ingestion.randomuser.fetching import HttpSettings, PageFetcher, TimeLimit, fetch_in_order, page_folder
 from ingestion.randomuser.helpers import BatchPlan
+from ingestion.randomuser.limits import Limits
 
 USER_COLUMNS: TTableSchemaColumns = {
     "uuid": {"data_type": "text", "nullable": False, "primary_key": True, "unique": True},
@@ -46,12 +47,14 @@ def randomuser_source(
     max_attempts: int = settings.MAX_ATTEMPTS,
     moves_stream: bool = True,
     time_limit: TimeLimit | None = None,
+    sizes: Limits | None = None,
 ) -> DltResource:
     """The users of `plan` from the API at `api_url`; `moves_stream`: the batch is the stream's next one (its end
-    is remembered), not a one-off; `time_limit` bounds the fetching (retries included). Workers, timeouts and
-    attempts can be set in dlt config (e.g. `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
+    is remembered), not a one-off; `time_limit` bounds the fetching (retries included); `sizes` the bytes of a
+    page and of a user (default: `Limits()`). Workers, timeouts and attempts can be set in dlt config (e.g.
+    `SOURCES__RANDOMUSER__MAX_ATTEMPTS=2`)."""
     http = HttpSettings(connect_timeout, read_timeout, max_attempts)
-    return users(api_url, plan, nat, http, fetch_workers, moves_stream, time_limit)
+    return users(api_url, plan, nat, http, fetch_workers, moves_stream, time_limit, sizes or Limits())
 
 
 @dlt.resource(
@@ -62,8 +65,9 @@ def randomuser_source(
     schema_contract={"columns": "freeze"},
     file_format="csv",
 )
-def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings,
-          fetch_workers: int, moves_stream: bool = True, time_limit: TimeLimit | None = None) -> Iterator[Any]:
+def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSettings, fetch_workers: int,
+          moves_stream: bool = True, time_limit: TimeLimit | None = None, sizes: Limits | None = None
+          ) -> Iterator[Any]:
     """One csv file per page, in page order, holding the users not landed before. dlt hard-links the files
     into its load package, so the temporary folder is removed at the end."""
     load_id = dlt.current.load_package_state()["load_id"]
@@ -71,7 +75,7 @@ def users(api_url: str, plan: BatchPlan, nat: tuple[str, ...], http: HttpSetting
     seen: set[str] = set()
     with page_folder(Path(pipeline.pipelines_dir)) as folder, pipeline.sql_client() as sql:
         landed_before = _landed_lookup(sql)
-        fetcher = PageFetcher(api_url, folder, load_id, http, time_limit)
+        fetcher = PageFetcher(api_url, folder, load_id, http, time_limit, sizes or Limits())
         fetcher.prepare()
         files = LoadFiles(folder, pages_per_file=-(-plan.page_count // settings.LOAD_FILES))
         for page in fetch_in_order(fetcher, plan.requests(nat), fetch_workers):

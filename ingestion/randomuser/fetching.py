@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ from requests.adapters import HTTPAdapter
 
 from ingestion.randomuser import settings
 from ingestion.randomuser.csvfiles import page_csv
-from ingestion.randomuser.helpers import IngestError, PageRequest, fetch_page, parse_page
+from ingestion.randomuser.helpers import IngestError, PageRequest, TooLargeError, fetch_page, parse_page
+from ingestion.randomuser.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,15 @@ class PageFile:
 
 @dataclass(frozen=True)
 class PageFetcher:
-    """Picklable job: fetch one page from `api_url` and write it as csv into `folder` for load `load_id`."""
+    """Picklable job: fetch one page from `api_url` and write it as csv into `folder` for load `load_id`, its body
+    and users held to `sizes`."""
 
     api_url: str
     folder: Path
     load_id: str
     http: HttpSettings
     limit: TimeLimit | None = None
+    sizes: Limits = field(default_factory=Limits)
 
     def prepare(self) -> None:
         """Create this process's client before workers are forked: the first client of a process costs ~20 ms
@@ -140,7 +143,9 @@ class PageFetcher:
     def __call__(self, request: PageRequest) -> PageFile:
         session = _session(self.http, self.limit, f"{self.api_url} (seed {request.seed}, page {request.page})")
         try:
-            body = fetch_page(session, self.api_url, request)
+            body = fetch_page(session, self.api_url, request, self.sizes.page_bytes)
+        except TooLargeError as exc:
+            raise TooLargeError(f"{exc}; nothing landed") from None
         except IngestError as exc:
             if not isinstance(exc.__cause__, requests.Timeout):
                 raise
@@ -150,7 +155,11 @@ class PageFetcher:
             raise NulCharacterError(f"API {self.api_url} (seed {request.seed}, page {request.page}) answered a "
                                     "NUL character (\\u0000) in a string, which PostgreSQL cannot store; "
                                     "nothing landed")
-        page = parse_page(body, request, self.api_url)
+        try:
+            page = parse_page(body, request, self.api_url, self.sizes.user_bytes)
+        except TooLargeError as exc:
+            raise TooLargeError(f"{exc}; nothing landed") from None
+        del body  # a worker holds one page at a time
         path = self.folder / f"page-{request.page}.csv"
         path.write_bytes(page_csv(page, self.load_id))
         return PageFile(path, page.uuids)

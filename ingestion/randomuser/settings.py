@@ -15,6 +15,12 @@ MAX_BATCH_SIZE = 100_000
 MAX_PAGE_SIZE = 5000  # randomuser answers at most 5000 results per request
 MAX_PAGE = 10_000  # randomuser's highest page number
 
+# Size limits (bytes; `limits.Limits`, set by USERPIPE_MAX_USER_BYTES / USERPIPE_MAX_PAGE_BYTES). A randomuser 1.4
+# user is ~1-2 KB of JSON and a 5000-user page ~5-6 MB: 64 KiB a user and 64 MiB a page leave 30x and 10x margin,
+# while keeping a page's bytes and their copies while parsing (~3x) far below the memory of a small worker.
+MAX_USER_BYTES = 64 * 1024
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
 
 # login.* fields that never land anywhere (payload, columns, dlt's files)
 CREDENTIAL_FIELDS: tuple[str, ...] = ("password", "salt", "md5", "sha1", "sha256")

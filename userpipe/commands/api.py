@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="Our randomuser.me API 1.4 compatible server, with fault switches.")
 
 FAULT_HELP = (
-    "Fault switch KIND or KIND:TIMES, repeatable. KIND is one of 429, 500, slow, truncate, malformed, invalid; "
+    "Fault switch KIND or KIND:TIMES, repeatable. KIND is one of 429, 500, slow, truncate, malformed, invalid, "
+    "oversize; "
     "TIMES is how many API requests it applies to (-1 = always; default --fault-times). "
     "Example: --fault 429:2 --fault slow."
 )
 
 
 def parse_fault_flags(
-    faults: list[str], times: int, delay: float, retry_after: int, invalid_fields: str | None
+    faults: list[str], times: int, delay: float, retry_after: int, invalid_fields: str | None,
+    user_bytes: int = 200_000_000,
 ) -> list[Fault]:
     """Turn `--fault KIND[:TIMES]` flags into Fault objects; any mistake is one readable UserpipeError."""
     from randomuser_api.faults import INVALID_VALUES, Fault, FaultError
@@ -36,7 +38,7 @@ def parse_fault_flags(
             raise UserpipeError(f"--fault {flag}: TIMES must be an integer (-1 = always)") from None
         try:
             parsed.append(Fault(kind.strip().lower(), n, delay=delay, retry_after=retry_after,
-                                fields=fields or tuple(INVALID_VALUES)))
+                                fields=fields or tuple(INVALID_VALUES), user_bytes=user_bytes))
         except FaultError as exc:
             raise UserpipeError(f"--fault {flag}: {exc}") from None
     return parsed
@@ -58,6 +60,9 @@ def serve(
         help="Comma list for the 'invalid' fault: email,gender,nat,age,latitude,picture,uuid (default: all; "
         "user i of a page gets the i-th invalid value).",
     ),
+    oversize_bytes: int = typer.Option(
+        200_000_000, "--oversize-bytes", metavar="N",
+        help="Bytes of the one user the 'oversize' fault puts first on a page (sent chunked, never held whole)."),
     stream_port: int | None = typer.Option(
         None, "--stream-port", metavar="PORT",
         help="Port of the WebSocket feed ws://HOST:PORT/api/stream (default: --port + 1; any free one with "
@@ -78,7 +83,7 @@ def serve(
     feed_port = stream_port if stream_port is not None else (port + 1 if port else 0)
     if not no_stream and not 0 <= feed_port <= 65535:
         raise UserpipeError(f"--stream-port {feed_port}: must be 0..65535")
-    faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields)
+    faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields, oversize_bytes)
     feed = None if no_stream else LocalStream(host, feed_port)
     if feed is not None:
         try:

@@ -15,6 +15,7 @@ source as (
         select 1 from {{ source('randomuser', '_dlt_loads') }} as loads
         where loads.load_id = users._dlt_load_id and loads.status = 0
     )
+    and pg_column_size(users.payload) <= {{ env_var('USERPIPE_MAX_USER_BYTES', '65536') | int(65536) }}  -- oversized (#13.4)
 
 ),
 
