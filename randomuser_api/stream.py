@@ -52,8 +52,9 @@ API_NAME = "userpipe-randomuser"
 DEFAULT_RATE = 1.0
 MAX_RATE = 20_000.0  # users per second
 FRAME_RATE = 50  # frames per second at most; above this rate a frame carries several users
-MAX_FRAME_USERS = 1_000  # a consumer catching up gets at most this many a frame (~0.65 MB: under the 1 MiB
-# frames WebSocket clients such as websockets take by default)
+MAX_FRAME_USERS = 500  # a consumer catching up gets at most this many a frame (~0.55 MB, under the 1 MiB
+# messages WebSocket clients such as websockets take by default: 1,000 users measured ~1.1 MB); the top rate,
+# 20,000 users/s at 50 frames/s, needs 400
 MAX_SEQ = 2**53  # sequence numbers stay exact in any JSON reader
 WRITE_LIMIT = 64 * 1024  # bytes buffered per connection before `send` waits for the consumer
 CLOSE_TIMEOUT_SECONDS = 2.0

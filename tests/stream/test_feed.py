@@ -137,3 +137,12 @@ def test_the_feed_runs_in_the_foreground_from_the_command_line(tmp_path: object)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_full_catch_up_frame_fits_a_default_websocket_client() -> None:
+    """The largest frame the feed sends (MAX_FRAME_USERS users) is under websockets' default 1 MiB max_size."""
+    from randomuser_api.stream import StreamRequest, users_frame
+
+    request = StreamRequest(seed="big", rate=20_000)
+    sizes = [len(users_frame(request, first, MAX_FRAME_USERS, 0.0)) for first in (1, 10**6, 10**12)]
+    assert max(sizes) < 2**20
