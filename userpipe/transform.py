@@ -52,6 +52,7 @@ class NodeResult:
     seconds: float
     message: str | None = None
     failures: int | None = None
+    tags: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -242,6 +243,7 @@ def _node_results(result: Any) -> tuple[NodeResult, ...]:
                 seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
                 message=_one_line(str(message)) if message else None,
                 failures=int(failures) if failures is not None else None,
+                tags=tuple(str(tag) for tag in getattr(node, "tags", None) or ()),
             )
         )
     return tuple(nodes)
