@@ -28,6 +28,7 @@ from userpipe.errors import UserpipeError, one_line
 
 if TYPE_CHECKING:
     from quality.context import GxProject
+    from quality.gx_worker import GxWorker
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def run_checks(
     database_url: str | None = None,
     dbt_outcome: DbtOutcome | None = None,
     full: bool = False,
+    gx: GxWorker | None = None,
 ) -> CheckReport:
     """Run the dbt tests and the GX suites on load `load_id` (default: the newest), store and return the results.
 
@@ -96,7 +98,8 @@ def run_checks(
     `ingestion_count` suite is skipped. `transformer` is a long-lived userpipe.transform.Transformer (one is
     made when None). `dbt_outcome` is the cycle's `dbt build` result (built without the whole-table tests):
     its tests ran moments ago on the same data, so they are recorded as they are instead of running `dbt test`
-    again. `full` adds the dbt tests tagged whole_table (scope `table`); without it they do not run.
+    again. `full` adds the dbt tests tagged whole_table (scope `table`); without it they do not run. `gx`: a
+    GxWorker running the GX suites in its own, already warm process (None: in this process).
     Raises UserpipeError (one line) only when there is nothing to check.
     """
     if expected_rows is not None and expected_rows < 0:
@@ -111,14 +114,17 @@ def run_checks(
         timings["read_batch"] = time.perf_counter() - started
         dbt_tests = _DbtTests(transformer, url, dbt_outcome, full) if run_dbt_tests else None
         lap = time.perf_counter()
-        gx_results, docs_index = _gx_results(batch, run_id, expected_rows, checked_at)
+        if gx is not None:
+            found_gx, docs_index = gx.validate(batch, run_id, expected_rows, checked_at)
+        else:
+            found_gx, docs_index = gx_results(batch, run_id, expected_rows, checked_at, docs_dir())
         timings["gx"] = time.perf_counter() - lap
         found: list[CheckResult] = []
         if dbt_tests:
             lap = time.perf_counter()
             found += dbt_tests.results()
             timings["dbt_test"] = time.perf_counter() - lap  # after GX: the wait left, when run alongside
-        found += gx_results
+        found += found_gx
         lap = time.perf_counter()
         results.store(conn, run_id, found, checked_at)
         timings["store"] = time.perf_counter() - lap
@@ -141,13 +147,14 @@ def docs_dir() -> Path:
     return warehouse.home() / DOCS_FOLDER
 
 
-def _gx_results(
-    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime
+def gx_results(
+    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime, docs: Path
 ) -> tuple[list[CheckResult], Path | None]:
+    """The GX suites on `batch` as CheckResults, data docs written to `docs` (in this process, or the worker's)."""
     from quality.context import gx_project
 
     try:
-        project = gx_project(docs_dir())
+        project = gx_project(docs)
         with project.lock:
             return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
     except Exception as exc:  # an unexpected GX failure must be recorded, not lose the dbt results

@@ -20,15 +20,20 @@ WHOLE_TABLE_SELECTOR = f"tag:{WHOLE_TABLE_TAG}"
 DEFAULT_FULL_CHECKS_EVERY = 15
 
 # The newest whole-table result, through the checked_at index (PostgreSQL reads it backwards and stops at the
-# first match), then the check runs stored since then.
+# first match); then the check runs stored since (one checked_at per run), at most `limit` of them, read in
+# index order so the count stops there.
 LAST_FULL_SQL = "select max(checked_at) from ops.check_results where scope = %s"
-RUNS_SINCE_SQL = "select count(distinct run_id) from ops.check_results where checked_at > %s"
+RUNS_SINCE_SQL = """
+select count(*) from (
+    select distinct checked_at from ops.check_results where checked_at > %s order by checked_at desc limit %s
+) as runs
+"""
 
 
 def full_checks_due(conn: psycopg.Connection, every: int) -> bool:
     """True when this check run should include the whole-table checks: `every` 1 means always, 0 never; N
-    means when the last N - 1 check runs stored in ops.check_results (of any process: a restart does not
-    reset the count) had none, or none was ever stored."""
+    means when at least N - 1 check runs were stored in ops.check_results since the last one that had them
+    (or since the first, when none had), by any process: a restart does not reset the count."""
     if every < 0:
         raise ValueError(f"every must be >= 0, got {every}")
     if every <= 1:
@@ -37,7 +42,6 @@ def full_checks_due(conn: psycopg.Connection, every: int) -> bool:
 
     results.ensure_table(conn)
     row = conn.execute(LAST_FULL_SQL, (results.TABLE,)).fetchone()
-    if row is None or row[0] is None:
-        return True
-    since = conn.execute(RUNS_SINCE_SQL, (row[0],)).fetchone()
+    last_full = row[0] if row and row[0] is not None else "-infinity"
+    since = conn.execute(RUNS_SINCE_SQL, (last_full, every - 1)).fetchone()
     return int(since[0] if since else 0) >= every - 1

@@ -135,11 +135,17 @@ class CycleRunner:
         self._transformer: Any = None
         self._load_id: str | None = None
         self._build: Any = None  # the last `dbt build` result: its tests are recorded by the check step
+        self._gx: Any = None  # quality.gx_worker.GxWorker: GX warms up in its own process meanwhile
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def __enter__(self) -> CycleRunner:
         os.environ.setdefault(DLT_SIGNALS_ENV, "false")
+        from quality.gate import docs_dir
+        from quality.gx_worker import GxWorker
+
+        self._gx = GxWorker(docs_dir())
+        self._gx.start()  # its GX import overlaps the first ingest and dbt build, on the other core
         if not self.settings.api_url:
             from randomuser_api import LocalApi
 
@@ -151,6 +157,9 @@ class CycleRunner:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._gx is not None:
+            self._gx.close()
+            self._gx = None
 
     @property
     def api_url(self) -> str:
@@ -263,7 +272,8 @@ class CycleRunner:
         with warehouse.connect(url, autocommit=True) as conn:
             full = full_checks_due(conn, self.settings.full_checks_every)
         report = run_checks(record.run_id, expected_rows=record.users_new, load_id=self._load_id,
-                            transformer=self.transformer(), database_url=url, dbt_outcome=self._build, full=full)
+                            transformer=self.transformer(), database_url=url, dbt_outcome=self._build, full=full,
+                            gx=self._gx)
         if not report.passed:
             names = ", ".join(f.check_name for f in report.failures[:5])
             raise ChecksFailed(f"checks failed: {len(report.failures)} of {len(report.results)} ({names})")

@@ -71,13 +71,21 @@ def test_check_full_finds_and_records_a_raw_user_not_held(two_batches: Warehouse
 
 def test_full_checks_due_counts_the_check_runs_since_the_last_whole_table_one(database_url: str) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def store(run_id: str, minute: int, scope: str = results.BATCH) -> None:
+        results.store(conn, run_id, [CheckResult("a", "dbt", "pass", scope=scope),
+                                     CheckResult("b", "gx", "pass")], start + timedelta(minutes=minute))
+
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert full_checks_due(conn, 3)  # nothing stored yet
-        assert not full_checks_due(conn, 0) and full_checks_due(conn, 1)
-        results.store(conn, "r1", [CheckResult("t", "dbt", "pass", scope=results.TABLE)], start)
+        assert not full_checks_due(conn, 3) and not full_checks_due(conn, 0) and full_checks_due(conn, 1)
+        store("r0", 0)
+        assert not full_checks_due(conn, 3)
+        store("r1", 1)
+        assert full_checks_due(conn, 3)  # two runs so far, none with whole-table checks
+        store("r2", 2, results.TABLE)
         due = []
-        for minute in range(1, 5):
+        for minute in range(3, 7):
             due.append(full_checks_due(conn, 3))
-            results.store(conn, f"r{minute + 1}", [CheckResult("b", "dbt", "pass")], start + timedelta(minutes=minute))
-        assert due == [False, False, True, True]  # 0, 1, 2, 3 batch-only runs since r1
+            store(f"r{minute}", minute)
+        assert due == [False, False, True, True]  # 0, 1, 2, 3 batch-only runs since r2
         assert full_checks_due(conn, 1) and not full_checks_due(conn, 0)
