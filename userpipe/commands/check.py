@@ -31,8 +31,8 @@ def check(
         False, "--full", help="Also run the whole-table dbt tests (tag whole_table; the slow schedule's checks)."
     ),
 ) -> None:
-    """Run the quality gate on the newest batch: dbt tests and GX suites (with --full, the whole-table tests
-    too); exit 1 naming every failing check. Data is never touched."""
+    """Run the quality gate on the newest batch: dbt tests and GX suites; exit 1 naming every failing check.
+    Data is never touched."""
     from quality.gate import run_checks
     from userpipe import warehouse
 
