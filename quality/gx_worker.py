@@ -2,19 +2,21 @@
 
 Importing great_expectations and building its project takes ~2-3 s of one core. The worker starts that at
 once, when the caller starts, so it runs on the other core while the first cycle ingests and builds with dbt;
-the first cycle's check then finds GX ready. The worker keeps its GX project (and data docs site builder)
-across cycles, as the caller's own process did. It ignores SIGINT (the caller decides when to stop), dies
-with its caller (Linux: PR_SET_PDEATHSIG), and a worker that died is replaced at the next check.
+the first cycle's check then finds GX ready. The worker keeps its GX projects (and data docs site builders)
+across cycles, as the caller's own process did; `shared()` is the process-wide one (every CycleRunner of a
+process uses it, so GX is imported once per process, as before). It ignores SIGINT (the caller decides when to
+stop), exits within a second once its caller is gone (a watchdog thread: PR_SET_PDEATHSIG would fire when
+the *thread* that started it ends), and a worker that died is replaced at the next check.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
 import signal
-import sys
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCHDOG_SECONDS = 0.5  # how often the worker looks for its caller
+_shared: dict[Path, GxWorker] = {}
+_shared_lock = threading.Lock()
 
 
 class GxWorker:
@@ -38,6 +42,7 @@ class GxWorker:
         self.docs_dir = docs_dir
         self._pool: ProcessPoolExecutor | None = None
         self._warm_up: Future[None] | None = None
+        self._lock = threading.Lock()  # one check at a time, as a GX context serves one run at a time
 
     def __enter__(self) -> GxWorker:
         self.start()
@@ -58,15 +63,17 @@ class GxWorker:
         """The GX results of `batch` (and the data docs index), as quality.gate computes them in-process."""
         from quality.gate import gx_results
 
-        self.start()
-        assert self._pool is not None
-        try:
-            return self._pool.submit(gx_results, batch, run_id, expected_rows, checked_at, self.docs_dir).result()
-        except BrokenProcessPool as exc:  # the worker died (killed, out of memory): record it, start anew next time
-            log.warning("the GX worker died: %s", exc)
-            self.close()
-            died = CheckResult("gx.checkpoint", "gx", ERROR, observed_value=f"the GX worker process died: {exc}")
-            return [died], None
+        with self._lock:
+            self.start()
+            assert self._pool is not None
+            try:
+                return self._pool.submit(gx_results, batch, run_id, expected_rows, checked_at,
+                                         self.docs_dir).result()
+            except BrokenProcessPool as exc:  # the worker died (killed, out of memory): record it, start anew
+                log.warning("the GX worker died: %s", exc)
+                self.close()
+                died = CheckResult("gx.checkpoint", "gx", ERROR, observed_value=f"the GX worker process died: {exc}")
+                return [died], None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -74,15 +81,27 @@ class GxWorker:
             self._pool, self._warm_up = None, None
 
 
+def shared(docs_dir: Path) -> GxWorker:
+    """The process-wide worker writing docs to `docs_dir`, started (its GX import under way) on first use."""
+    with _shared_lock:
+        worker = _shared.get(docs_dir)
+        if worker is None:
+            worker = _shared[docs_dir] = GxWorker(docs_dir)
+        worker.start()
+        return worker
+
+
 def _prepare(parent: int) -> None:
-    """In the worker: leave SIGINT to the caller, and be killed as soon as the caller dies (Linux)."""
+    """In the worker: leave SIGINT to the caller, and exit as soon as the caller is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno()))
-    if os.getppid() != parent:  # the caller died before the request took effect
-        os._exit(1)
+    threading.Thread(target=_exit_without, args=(parent,), name="gx-worker-watchdog", daemon=True).start()
+
+
+def _exit_without(parent: int) -> None:
+    """Exit the worker once `parent` is no longer its parent (it died; the worker was re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)
 
 
 def _warm_up(docs_dir: Path) -> None:
