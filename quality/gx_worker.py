@@ -2,11 +2,12 @@
 
 Importing great_expectations and building its project takes ~2-3 s of one core. The worker starts that at
 once, when the caller starts, so it runs on the other core while the first cycle ingests and builds with dbt;
-the first cycle's check then finds GX ready. The worker keeps its GX projects (and data docs site builders)
-across cycles, as the caller's own process did; `shared()` is the process-wide one (every CycleRunner of a
-process uses it, so GX is imported once per process, as before). It ignores SIGINT (the caller decides when to
-stop), exits within a second once its caller is gone (a watchdog thread: PR_SET_PDEATHSIG would fire when
-the *thread* that started it ends), and a worker that died is replaced at the next check.
+the first cycle's check then finds GX ready. The worker keeps its GX project (and data docs site builder)
+across cycles, as the caller's own process did. It ignores SIGINT (the caller decides when to stop), is
+killed by `close()` (a check's results, data docs included, are complete when `validate` returns; a warm-up
+still importing GX must not hold up the caller's exit), exits within a second once its caller is gone (a
+watchdog thread: PR_SET_PDEATHSIG would fire when the *thread* that started it ends), and a worker that died
+is replaced at the next check.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATCHDOG_SECONDS = 0.5  # how often the worker looks for its caller
-_shared: dict[Path, GxWorker] = {}
-_shared_lock = threading.Lock()
 
 
 class GxWorker:
@@ -76,19 +75,12 @@ class GxWorker:
                 return [died], None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool, self._warm_up = None, None
-
-
-def shared(docs_dir: Path) -> GxWorker:
-    """The process-wide worker writing docs to `docs_dir`, started (its GX import under way) on first use."""
-    with _shared_lock:
-        worker = _shared.get(docs_dir)
-        if worker is None:
-            worker = _shared[docs_dir] = GxWorker(docs_dir)
-        worker.start()
-        return worker
+        """Kill the worker (it holds nothing that is not written yet) and let its pool wind down."""
+        pool, self._pool, self._warm_up = self._pool, None, None
+        if pool is not None:
+            for process in list(pool._processes.values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _prepare(parent: int) -> None:

@@ -141,10 +141,11 @@ class CycleRunner:
 
     def __enter__(self) -> CycleRunner:
         os.environ.setdefault(DLT_SIGNALS_ENV, "false")
-        from quality import gx_worker
         from quality.gate import docs_dir
+        from quality.gx_worker import GxWorker
 
-        self._gx = gx_worker.shared(docs_dir())  # its GX import overlaps the first ingest and dbt build
+        self._gx = GxWorker(docs_dir())
+        self._gx.start()  # its GX import overlaps the first ingest and dbt build, on the other core
         if not self.settings.api_url:
             from randomuser_api import LocalApi
 
@@ -156,7 +157,9 @@ class CycleRunner:
         if self._api is not None:
             self._api.stop()
             self._api = None
-        self._gx = None  # the process-wide worker stays for the next runner (it ends with the process)
+        if self._gx is not None:
+            self._gx.close()
+            self._gx = None
 
     @property
     def api_url(self) -> str:
