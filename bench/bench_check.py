@@ -9,6 +9,9 @@ Then a real 5,000-user batch is ingested and modelled, and the gate is timed:
 - in one long-lived process (the orchestrator's case): `run_checks` cold, then warm, with and without dbt tests;
 - as `userpipe check` subprocesses (a fresh process each: GX and dbt imports included), twice.
 
+`--explain` instead EXPLAIN ANALYZEs each per-cycle check's query (batch-scoped dbt tests, GX batch reads) and
+says whether any scans raw.users or incoming_users whole.
+
 The target is <= 5 s warm. A benchmark, not a test: it prints, it does not assert.
 """
 
@@ -118,6 +121,73 @@ def cli_check(url: str, *args: str) -> float:
     return seconds
 
 
+BIG_TABLES = {("raw", "users"), ("public", "incoming_users")}
+
+
+def plan_scans(plan: dict[str, Any]) -> list[str]:
+    """`<node type> <schema>.<table> (<actual rows>)` for every node of an EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) plan
+    that reads raw.users or incoming_users."""
+    found = []
+    if (plan.get("Schema"), plan.get("Relation Name")) in BIG_TABLES:
+        found.append(f"{plan['Node Type']} {plan['Schema']}.{plan['Relation Name']} ({plan.get('Actual Rows')} rows)")
+    for child in plan.get("Plans", ()):
+        found += plan_scans(child)
+    return found
+
+
+def explain(conn: psycopg.Connection[Any], label: str, sql: str, params: dict[str, Any] | None = None) -> bool:
+    """Print how `sql` reads the big tables and how long it took; False when it scans one whole."""
+    cursor = psycopg.ClientCursor(conn)  # parameters inlined: EXPLAIN takes no bind parameters
+    cursor.execute(f"explain (analyze, verbose, format json) {sql}".encode(), params)
+    row = cursor.fetchone()
+    assert row is not None
+    [document] = row[0]
+    scans = plan_scans(document["Plan"])
+    whole = any(scan.startswith("Seq Scan") for scan in scans)
+    verdict = "SCANS A BIG TABLE" if whole else "ok"
+    print(f"  {label}: {document['Execution Time']:.1f} ms, {verdict}: {'; '.join(scans) or 'no big table'}")
+    return not whole
+
+
+def explain_checks(url: str, transformer: Any, load_id: str) -> None:
+    """EXPLAIN ANALYZE every per-cycle check's query: the batch-scoped dbt tests (as the last `dbt test` compiled
+    them) and the GX batch reads; then the whole-table tests, for comparison."""
+    import json
+
+    from quality import batch as batches
+    from quality.scope import WHOLE_TABLE_SELECTOR
+
+    def compiled_tests(**selection: Any) -> dict[str, str]:
+        transformer.test(**selection)
+        document = json.loads((transformer.target_dir / "run_results.json").read_text())
+        return {r["unique_id"].split(".")[2]: r["compiled_code"] for r in document["results"]
+                if r["unique_id"].startswith("test.") and r.get("compiled_code")}
+
+    per_cycle = compiled_tests(exclude=[WHOLE_TABLE_SELECTOR])
+    slow = compiled_tests(select=[WHOLE_TABLE_SELECTOR])
+    ok = True
+    with psycopg.connect(url, autocommit=True) as conn:
+        print(f"per-cycle dbt tests ({len(per_cycle)}):")
+        for name, sql in sorted(per_cycle.items()):
+            ok &= explain(conn, name, sql)
+        print("per-cycle GX batch reads:")
+        load_time = batches._load_time(load_id)
+        params = {"load_id": load_id, "load_time": load_time}
+        select_users = batches.BATCH_USERS_SQL.split(" as\n", 1)[1] + batches.SINCE_LOAD_TIME_SQL
+        ok &= explain(conn, "raw users of the batch", select_users, params)
+        with conn.transaction():
+            conn.execute((batches.BATCH_USERS_SQL + batches.SINCE_LOAD_TIME_SQL).encode(), params)
+            conn.execute("analyze batch_users")
+            conn.execute(batches.PRIMARY_KEY_PROBES_SQL)  # as read_batch plans it
+            ok &= explain(conn, "incoming_users of the batch", batches.INCOMING_BATCH_SQL)
+            conn.execute(batches.DEFAULT_SCANS_SQL)
+            ok &= explain(conn, "catalog facts", batches.CATALOG_SQL)
+        print(f"whole-table dbt tests, slow schedule ({len(slow)}):")
+        for name, sql in sorted(slow.items()):
+            explain(conn, name, sql)
+    print("every per-cycle check reads the batch through indexes" if ok else "A PER-CYCLE CHECK SCANS A BIG TABLE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000_000, help="users in incoming_users before the batch")
@@ -126,6 +196,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the bench database and fill it again")
     parser.add_argument("--load-id-index", choices=("keep", "with", "without"), default="keep",
                         help="create or drop an index on raw.users(_dlt_load_id) before timing")
+    parser.add_argument("--explain", action="store_true",
+                        help="EXPLAIN ANALYZE each per-cycle check's query (no timing of the gate)")
     args = parser.parse_args()
 
     from quality.gate import run_checks
@@ -152,6 +224,9 @@ def main() -> None:
     total = modelled_users(url)
     raw_size = scalar(url, "select pg_size_pretty(pg_total_relation_size('raw.users'))")
     print(f"incoming_users: {total:,} users; raw.users {raw_size}; index on raw.users(_dlt_load_id): {has_index}")
+    if args.explain:
+        explain_checks(url, transformer, batch.load_id)
+        return
 
     def check(run_id: str, dbt: bool) -> Any:
         return run_checks(run_id, expected_rows=batch.users_new, load_id=batch.load_id, transformer=transformer,

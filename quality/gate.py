@@ -1,5 +1,7 @@
 """The quality gate of one cycle: dbt tests plus the GX suites on the newest batch, recorded in ops.check_results.
 
+A run checks the batch (`quality.scope`); with `full` it also runs the dbt tests that read whole tables.
+
 Checks only read: a failing check never deletes, moves or hides data. It is recorded (status `fail` or
 `error`), reported in the `CheckReport`, and makes `userpipe check` exit non-zero.
 """
@@ -18,13 +20,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quality import batch as batches
 from quality import results
-from quality.results import ERROR, FAIL, PASS, CheckResult
+from quality.results import BATCH, ERROR, FAIL, PASS, TABLE, CheckResult
+from quality.scope import WHOLE_TABLE_SELECTOR, WHOLE_TABLE_TAG
 from quality.suite import EXPECTED_ROWS, INGESTION_COUNT, LANDED_ROWS, SUITES
 from userpipe import warehouse
 from userpipe.errors import UserpipeError, one_line
 
 if TYPE_CHECKING:
     from quality.context import GxProject
+    from quality.gx_worker import GxWorker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class DbtOutcome(Protocol):
 class DbtTester(Protocol):
     """What the gate needs from userpipe.transform.Transformer: `test()` runs the dbt tests."""
 
-    def test(self) -> DbtOutcome: ...
+    def test(self, select: Sequence[str] = (), exclude: Sequence[str] = ()) -> DbtOutcome: ...
 
 
 def record_dbt_tests(run_id: str, outcome: DbtOutcome, database_url: str | None = None) -> list[CheckResult]:
@@ -85,13 +89,17 @@ def run_checks(
     run_dbt_tests: bool = True,
     database_url: str | None = None,
     dbt_outcome: DbtOutcome | None = None,
+    full: bool = False,
+    gx: GxWorker | None = None,
 ) -> CheckReport:
     """Run the dbt tests and the GX suites on load `load_id` (default: the newest), store and return the results.
 
     `expected_rows` is how many users ingestion reported new in that load (IngestResult.new); without it the
     `ingestion_count` suite is skipped. `transformer` is a long-lived userpipe.transform.Transformer (one is
-    made when None). `dbt_outcome` is the cycle's `dbt build` result: its tests ran moments ago on the same
-    data, so they are recorded as they are instead of running `dbt test` again.
+    made when None). `dbt_outcome` is the cycle's `dbt build` result (built without the whole-table tests):
+    its tests ran moments ago on the same data, so they are recorded as they are instead of running `dbt test`
+    again. `full` adds the dbt tests tagged whole_table (scope `table`); without it they do not run. `gx`: a
+    GxWorker running the GX suites in its own, already warm process (None: in this process).
     Raises UserpipeError (one line) only when there is nothing to check.
     """
     if expected_rows is not None and expected_rows < 0:
@@ -104,16 +112,19 @@ def run_checks(
         resolved_load = load_id or batches.latest_load_id(conn)
         batch = batches.read_batch(conn, resolved_load)
         timings["read_batch"] = time.perf_counter() - started
-        dbt_tests = _DbtTests(transformer, url, dbt_outcome) if run_dbt_tests else None
+        dbt_tests = _DbtTests(transformer, url, dbt_outcome, full) if run_dbt_tests else None
         lap = time.perf_counter()
-        gx_results, docs_index = _gx_results(batch, run_id, expected_rows, checked_at)
+        if gx is not None:
+            found_gx, docs_index = gx.validate(batch, run_id, expected_rows, checked_at)
+        else:
+            found_gx, docs_index = gx_results(batch, run_id, expected_rows, checked_at, docs_dir())
         timings["gx"] = time.perf_counter() - lap
         found: list[CheckResult] = []
         if dbt_tests:
             lap = time.perf_counter()
             found += dbt_tests.results()
             timings["dbt_test"] = time.perf_counter() - lap  # after GX: the wait left, when run alongside
-        found += gx_results
+        found += found_gx
         lap = time.perf_counter()
         results.store(conn, run_id, found, checked_at)
         timings["store"] = time.perf_counter() - lap
@@ -136,13 +147,14 @@ def docs_dir() -> Path:
     return warehouse.home() / DOCS_FOLDER
 
 
-def _gx_results(
-    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime
+def gx_results(
+    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime, docs: Path
 ) -> tuple[list[CheckResult], Path | None]:
+    """The GX suites on `batch` as CheckResults, data docs written to `docs` (in this process, or the worker's)."""
     from quality.context import gx_project
 
     try:
-        project = gx_project(docs_dir())
+        project = gx_project(docs)
         with project.lock:
             return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
     except Exception as exc:  # an unexpected GX failure must be recorded, not lose the dbt results
@@ -230,40 +242,60 @@ def _exception_message(info: Any) -> str:
     return "expectation raised an exception"
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """Which dbt tests `dbt test` runs (None: none)."""
+
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def dbt_test_selection(have_build: bool, full: bool) -> _Selection | None:
+    """The `dbt test` a check run needs: after a build (its batch tests recorded) only the whole-table tests,
+    and only when `full`; without one, the batch tests, plus the whole-table ones when `full`."""
+    if have_build:
+        return _Selection(select=(WHOLE_TABLE_SELECTOR,)) if full else None
+    return _Selection() if full else _Selection(exclude=(WHOLE_TABLE_SELECTOR,))
+
+
 class _DbtTests:
     """The dbt tests of one check. With a long-lived Transformer they run in this process when collected.
     Without one (a fresh `userpipe check` process) they start at once in a forked child, so dbt's import and
-    parse (~3 s) overlap GX's import and validation instead of adding to them."""
+    parse overlap GX's import and validation instead of adding to them."""
 
-    def __init__(self, transformer: DbtTester | None, url: str, outcome: DbtOutcome | None = None) -> None:
+    def __init__(self, transformer: DbtTester | None, url: str, outcome: DbtOutcome | None = None,
+                 full: bool = False) -> None:
         self._transformer, self._url, self._outcome = transformer, url, outcome
+        self._selection = dbt_test_selection(outcome is not None, full)
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future[list[CheckResult]] | None = None
-        if outcome is None and transformer is None and "fork" in multiprocessing.get_all_start_methods():
+        if self._selection is not None and transformer is None and "fork" in multiprocessing.get_all_start_methods():
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self._future = self._pool.submit(_dbt_results, None, url)
+            self._future = self._pool.submit(_dbt_results, None, url, self._selection)
 
     def results(self) -> list[CheckResult]:
-        if self._outcome is not None:
-            return dbt_check_results(self._outcome)
+        built = dbt_check_results(self._outcome) if self._outcome is not None else []
+        if self._selection is None:
+            return built
         if self._pool is None or self._future is None:
-            return _dbt_results(self._transformer, self._url)
+            return built + _dbt_results(self._transformer, self._url, self._selection)
         try:
-            return self._future.result()
+            return built + self._future.result()
         except Exception as exc:  # the child died: record it like a dbt run that could not start
-            return [CheckResult("dbt.test", "dbt", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))]
+            return [*built, CheckResult("dbt.test", "dbt", ERROR,
+                                        observed_value=_short(f"{type(exc).__name__}: {exc}"))]
         finally:
             self._pool.shutdown()
 
 
-def _dbt_results(transformer: DbtTester | None, url: str) -> list[CheckResult]:
+def _dbt_results(transformer: DbtTester | None, url: str, selection: _Selection) -> list[CheckResult]:
     """The dbt tests as CheckResults (a dbt run that cannot start is one `error` result)."""
     try:
         if transformer is None:
             from userpipe.transform import Transformer
 
             transformer = Transformer(database_url=url)
-        outcome = transformer.test()
+        outcome = transformer.test(select=selection.select, exclude=selection.exclude)
     except Exception as exc:
         log.exception("dbt test failed to run")
         return [CheckResult("dbt.test", "dbt", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))]
@@ -271,11 +303,13 @@ def _dbt_results(transformer: DbtTester | None, url: str) -> list[CheckResult]:
 
 
 def dbt_check_results(outcome: DbtOutcome) -> list[CheckResult]:
-    """The test nodes of a dbt run (`dbt test` or `dbt build`) as CheckResults."""
+    """The test nodes of a dbt run (`dbt test` or `dbt build`) as CheckResults; a node tagged whole_table
+    has scope `table`."""
     return [
         CheckResult(str(test.name), "dbt", _dbt_status(str(test.status)),
                     failing_rows=None if test.failures is None else int(test.failures),
-                    observed_value=_short(getattr(test, "message", None)))
+                    observed_value=_short(getattr(test, "message", None)),
+                    scope=TABLE if WHOLE_TABLE_TAG in (getattr(test, "tags", None) or ()) else BATCH)
         for test in outcome.tests
     ]
 

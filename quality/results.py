@@ -1,4 +1,8 @@
-"""`ops.check_results`: one row per check per run, the gate's durable record (the dashboard reads it)."""
+"""`ops.check_results`: one row per check per run, the gate's durable record (the dashboard reads it).
+
+`scope` says what a check reads: `batch` (the newest batch, or catalog facts: every cycle) or `table` (a whole
+table: the slow schedule and `userpipe check --full`, see `quality.scope`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ FAIL = "fail"
 WARN = "warn"
 ERROR = "error"
 SKIPPED = "skipped"
+BATCH = "batch"
+TABLE = "table"
 FAILING_STATUSES = frozenset({FAIL, ERROR})
 
 DDL = """
@@ -25,9 +31,19 @@ create table if not exists ops.check_results (
     failing_rows bigint,
     observed_value text,
     checked_at timestamptz not null default now(),
+    scope text not null default 'batch' check (scope in ('batch', 'table')),
     primary key (run_id, source, check_name)
 );
 create index if not exists check_results_checked_at_idx on ops.check_results (checked_at desc);
+"""
+# Tables made before the scope column existed get it (checked first: ALTER TABLE locks out the readers).
+SCOPE_COLUMN_DDL = """
+alter table ops.check_results add column if not exists
+    scope text not null default 'batch' check (scope in ('batch', 'table'))
+"""
+HAS_SCOPE_SQL = """
+select 1 from pg_attribute
+where attrelid = 'ops.check_results'::regclass and attname = 'scope' and not attisdropped
 """
 
 
@@ -40,6 +56,7 @@ class CheckResult:
     status: str
     failing_rows: int | None = None
     observed_value: str | None = None
+    scope: str = BATCH
 
     @property
     def failed(self) -> bool:
@@ -47,8 +64,10 @@ class CheckResult:
 
 
 def ensure_table(conn: psycopg.Connection) -> None:
-    """Create the `ops` schema and `ops.check_results` when missing."""
+    """Create the `ops` schema and `ops.check_results` when missing (and its `scope` column)."""
     conn.execute(DDL)
+    if conn.execute(HAS_SCOPE_SQL).fetchone() is None:
+        conn.execute(SCOPE_COLUMN_DDL)
 
 
 def store(conn: psycopg.Connection, run_id: str, results: Sequence[CheckResult], checked_at: datetime) -> None:
@@ -59,10 +78,11 @@ def store(conn: psycopg.Connection, run_id: str, results: Sequence[CheckResult],
         with conn.cursor() as cursor:
             cursor.executemany(
                 "insert into ops.check_results"
-                " (run_id, check_name, source, status, failing_rows, observed_value, checked_at)"
-                " values (%s, %s, %s, %s, %s, %s, %s)",
+                " (run_id, check_name, source, status, failing_rows, observed_value, checked_at, scope)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (run_id, r.check_name, r.source, r.status, r.failing_rows, r.observed_value, checked_at)
+                    (run_id, r.check_name, r.source, r.status, r.failing_rows, r.observed_value, checked_at,
+                     r.scope)
                     for r in results
                 ],
             )

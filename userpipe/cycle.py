@@ -1,12 +1,13 @@
 """One cycle: ingest -> transform -> check, under the cycle lock, recorded in `ops.pipeline_runs`.
 
 `CycleRunner` is long-lived: one local API (when no `api_url` is given) and one dbt Transformer serve every
-cycle. A failed step ends its cycle (status `failed`, `error` = the step and its reason) and the next cycle
-starts afresh. Failed checks also make the cycle `failed` (error `checks failed: ...`), but the data they
-looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between steps, never inside
-one; the cycle it cuts short is recorded as `interrupted`. When the database cannot be reached the outcome is
-kept (in memory and in `$USERPIPE_HOME/unrecorded_cycles/`) and written by the next cycle that can, of this
-process or a later one: a `userpipe run --once` exits before the database is back.
+cycle. A cycle's build and checks read the batch; the whole-table dbt tests run in one cycle of every
+`full_checks_every` (see `quality.scope`). A failed step ends its cycle (status `failed`, `error` = the step and
+its reason) and the next cycle starts afresh. Failed checks also make the cycle `failed` (error `checks failed:
+...`), but the data they looked at stays. A stop request (SIGINT/SIGTERM, see `StopRequest`) is honoured between
+steps, never inside one; the cycle it cuts short is recorded as `interrupted`. When the database cannot be
+reached the outcome is kept (in memory and in `$USERPIPE_HOME/unrecorded_cycles/`) and written by the next cycle
+that can, of this process or a later one: a `userpipe run --once` exits before the database is back.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from quality.scope import DEFAULT_FULL_CHECKS_EVERY, WHOLE_TABLE_SELECTOR
 from userpipe import runs, warehouse
 from userpipe.errors import UserpipeError
 from userpipe.runs import RunRecord
@@ -62,8 +64,11 @@ class CycleSettings:
     wait_for_lock: bool = False
     lock_timeout_seconds: float | None = None
     ingest_time_limit: float | None = None  # seconds; None: `ingest`'s default
+    full_checks_every: int = DEFAULT_FULL_CHECKS_EVERY  # 1: every cycle; 0: never (`userpipe check --full`)
 
     def __post_init__(self) -> None:
+        if self.full_checks_every < 0:
+            raise UserpipeError(f"--full-checks-every must be 0 or more, got {self.full_checks_every}")
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
             raise UserpipeError(
                 f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE}, got {self.batch_size}"
@@ -132,11 +137,17 @@ class CycleRunner:
         self._transformer: Any = None
         self._load_id: str | None = None
         self._build: Any = None  # the last `dbt build` result: its tests are recorded by the check step
+        self._gx: Any = None  # quality.gx_worker.GxWorker: GX warms up in its own process meanwhile
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def __enter__(self) -> CycleRunner:
         os.environ.setdefault(DLT_SIGNALS_ENV, "false")
+        from quality.gate import docs_dir
+        from quality.gx_worker import GxWorker
+
+        self._gx = GxWorker(docs_dir())
+        self._gx.start()  # its GX import overlaps the first ingest and dbt build, on the other core
         if not self.settings.api_url:
             from randomuser_api import LocalApi
 
@@ -148,6 +159,9 @@ class CycleRunner:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._gx is not None:
+            self._gx.close()
+            self._gx = None
 
     @property
     def api_url(self) -> str:
@@ -245,7 +259,7 @@ class CycleRunner:
 
         self._build = None
         try:
-            self._build = self.transformer().build()
+            self._build = self.transformer().build(exclude=[WHOLE_TABLE_SELECTOR])
         except TransformError as exc:
             if exc.result is not None and exc.result.tests:  # a failed test stops the build: record it
                 from quality.gate import record_dbt_tests
@@ -255,9 +269,13 @@ class CycleRunner:
 
     def _check(self, record: RunRecord, url: str) -> None:
         from quality.gate import run_checks
+        from quality.scope import full_checks_due
 
+        with warehouse.connect(url, autocommit=True) as conn:
+            full = full_checks_due(conn, self.settings.full_checks_every)
         report = run_checks(record.run_id, expected_rows=record.users_new, load_id=self._load_id,
-                            transformer=self.transformer(), database_url=url, dbt_outcome=self._build)
+                            transformer=self.transformer(), database_url=url, dbt_outcome=self._build, full=full,
+                            gx=self._gx)
         if not report.passed:
             names = ", ".join(f.check_name for f in report.failures[:5])
             raise ChecksFailed(f"checks failed: {len(report.failures)} of {len(report.results)} ({names})")

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quality.scope import DEFAULT_FULL_CHECKS_EVERY
 from userpipe import runs, warehouse
 from userpipe.errors import UserpipeError
 from userpipe.runs import RunRecord
@@ -86,12 +87,15 @@ def ingest_step(run_id: str, batch_size: int, api_url: str | None = None, nat: s
 
 
 def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | None = None,
-               dbt_results: Path | None = None) -> dict[str, Any]:
+               dbt_results: Path | None = None,
+               full_checks_every: int = DEFAULT_FULL_CHECKS_EVERY) -> dict[str, Any]:
     """Step 3: the quality gate on the execution's load; closes the run row. UserpipeError when checks fail.
 
-    `dbt_results`: the run_results.json of the execution's `dbt build`, whose tests are recorded as they are
-    (without it, `dbt test` runs again)."""
+    `dbt_results`: the run_results.json of the execution's `dbt build` (run without the whole-table tests),
+    whose tests are recorded as they are (without it, `dbt test` runs again). When `full_checks_due` says so,
+    the whole-table dbt tests run here too."""
     from quality.gate import run_checks
+    from quality.scope import full_checks_due
 
     check_started = runs.utc_now()
     url = warehouse.database_url()
@@ -106,8 +110,9 @@ def check_step(run_id: str, load_id: str | None = None, ingest_ended_at: str | N
             record.transform_seconds = round((check_started - _parse_time(ingest_ended_at)).total_seconds(), 3)
         started = time.perf_counter()
         try:
+            full = full_checks_due(conn, full_checks_every)
             report = run_checks(run_id, expected_rows=record.users_new, load_id=load_id or None, database_url=url,
-                                dbt_outcome=build)
+                                dbt_outcome=build, full=full)
         except Exception as exc:
             record.check_seconds = round(time.perf_counter() - started, 3)
             record.finish("failed", f"check failed: {exc}")

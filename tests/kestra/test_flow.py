@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from randomuser_api import LocalApi
+from tests.fixtures.checks import WHOLE_TABLE_TESTS
 from tests.kestra.flow_runner import (
     DBT_PLUGIN_VERSION,
     InternalStorage,
@@ -74,7 +75,8 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
     assert re.fullmatch(r"PT\d+[SM]", retry["interval"])
     # plugin-dbt 1.0.0 reads results from projectDir but does not pass it to dbt: the command must
     assert tasks[1]["projectDir"] == "dbt_project"
-    assert [c for c in tasks[1]["commands"] if c.startswith("dbt")] == ["dbt build --project-dir dbt_project"]
+    assert [c for c in tasks[1]["commands"] if c.startswith("dbt")] == [
+        "dbt build --project-dir dbt_project --exclude tag:whole_table"]  # the minute build: batch tests only
     [handler] = flow["errors"]
     assert "userpipe kestra record-failure" in handler["commands"][0]
     defaults = {d["type"]: d["values"] for d in flow["pluginDefaults"]}
@@ -133,7 +135,8 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     assert ingest.outputs["load_id"] and ingest.outputs["run_id"] == "4Xk9ZpQr7sTuVw"
     assert {m["name"] for m in ingest.metrics} >= {"users_new", "users_fetched", "ingest_seconds"}
     # what plugin-dbt 1.0.0 runs: the flow's own --project-dir, the plugin's --log-format
-    assert dbt_build.script.splitlines()[-1] == "dbt build --project-dir dbt_project --log-format json"
+    assert dbt_build.script.splitlines()[-1] == ("dbt build --project-dir dbt_project --exclude tag:whole_table "
+                                                 "--log-format json")
     build_results = InternalStorage(tmp_path / "kestra-storage").get(
         context["outputs"]["dbt_build"]["outputFiles"]["run_results.json"])
     build_tests = {r["unique_id"].split(".")[2]: r["status"] for r in json.loads(build_results.read_text())["results"]
@@ -147,10 +150,32 @@ def test_tasks_run_in_order_and_land_transform_check_record(flow: dict[str, Any]
     assert row[:3] == ("kestra", "success", 7) and all(s is not None and s > 0 for s in row[3:6]) and row[6] is None
     assert query(database_url, "select count(*) > 0 from ops.check_results where run_id = '4Xk9ZpQr7sTuVw'"
                                " and source = 'gx'") == [(True,)]
-    # the dbt tests recorded are the ones dbt build ran (not a second `dbt test`)
+    # the dbt tests recorded are the ones dbt build ran (not a second `dbt test`), batch-scoped only: the
+    # whole-table ones wait for the slow schedule (one execution in 15)
     assert len(build_tests) > 5 and set(build_tests.values()) == {"pass"}
+    assert not WHOLE_TABLE_TESTS & set(build_tests)
     assert dict(query(database_url, "select check_name, status from ops.check_results "  # type: ignore[arg-type]
                                     "where run_id = '4Xk9ZpQr7sTuVw' and source = 'dbt'")) == build_tests
+
+
+def test_the_checks_task_runs_the_whole_table_tests_when_they_are_due(flow: dict[str, Any], database_url: str,
+                                                                     local_api: LocalApi, tmp_path: Path) -> None:
+    context = context_for(database_url, local_api.url, "exec-full-checks")
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    ingest, dbt_build, checks = flow["tasks"]
+    for task in (ingest, dbt_build):
+        assert run_task(flow, task, context, tmp_path / task["id"], env).returncode == 0
+    [command] = checks["commands"]
+    assert command.endswith(" --full-checks-every 15")
+    due = {**checks, "commands": [command.replace("--full-checks-every 15", "--full-checks-every 1")]}
+    run = run_task(flow, due, context, tmp_path / "checks", env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    recorded = query(database_url, "select check_name, status, scope from ops.check_results "
+                                   "where run_id = 'exec-full-checks' and source = 'dbt'")
+    assert {name for name, _, scope in recorded if scope == "table"} == WHOLE_TABLE_TESTS
+    assert {status for name, status, scope in recorded if scope == "table"} == {"pass"}
+    assert {name for name, _, scope in recorded if scope == "batch"} and \
+        not {name for name, _, scope in recorded if scope == "batch"} & WHOLE_TABLE_TESTS
 
 
 def test_checks_record_the_build_tests_instead_of_running_dbt_test_again(flow: dict[str, Any], database_url: str,

@@ -1,4 +1,5 @@
-"""`userpipe check`: dbt tests + Great Expectations on the newest batch, stored in ops.check_results."""
+"""`userpipe check`: dbt tests + Great Expectations on the newest batch (`--full`: and the whole-table tests),
+stored in ops.check_results."""
 
 from __future__ import annotations
 
@@ -26,17 +27,24 @@ def check(
     ),
     load_id: str | None = typer.Option(None, "--load-id", help="dlt load id of the batch (default: the newest load)."),
     skip_dbt: bool = typer.Option(False, "--skip-dbt", help="Run the Great Expectations suites only."),
+    full: bool = typer.Option(
+        False, "--full", help="Also run the whole-table dbt tests (tag whole_table; the slow schedule's checks)."
+    ),
 ) -> None:
-    """Run the quality gate: dbt tests and GX suites; exit 1 naming every failing check. Data is never touched."""
+    """Run the quality gate on the newest batch: dbt tests and GX suites; exit 1 naming every failing check.
+    Data is never touched."""
     from quality.gate import run_checks
     from userpipe import warehouse
 
+    if full and skip_dbt:
+        raise UserpipeError("--full runs dbt tests: it cannot go with --skip-dbt")
     warehouse.check_settings()  # GX docs and dbt's target live in the home: one line, not two logged tracebacks
     report = run_checks(
         run_id or f"check-{datetime.now(UTC):%Y%m%dT%H%M%SZ}",
         expected_rows=expected_rows,
         load_id=load_id,
         run_dbt_tests=not skip_dbt,
+        full=full,
     )
     console = Console()
     console.print(summary_table(report))

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from quality.scope import DEFAULT_FULL_CHECKS_EVERY
+
 app = typer.Typer(no_args_is_help=True,
                   help="Commands the Kestra flow's tasks run, in flow order; runs are recorded in ops.pipeline_runs.")
 
@@ -64,6 +66,10 @@ def check(
     dbt_results: Annotated[Path | None, typer.Option(
         "--dbt-results", metavar="FILE",
         help="run_results.json of the dbt build: its tests are recorded instead of run again.")] = None,
+    full_checks_every: Annotated[int, typer.Option(
+        "--full-checks-every", metavar="N", min=0,
+        help="Also run the whole-table dbt tests in one check run of every N (ops.check_results); 1: every "
+        "execution, 0: never.")] = DEFAULT_FULL_CHECKS_EVERY,
 ) -> None:
     """Task checks: quality gate, then close the run row.
 
@@ -71,7 +77,8 @@ def check(
     """
     from userpipe import kestra_steps
 
-    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at, dbt_results=dbt_results)
+    kestra_steps.check_step(run_id, load_id=load_id, ingest_ended_at=ingest_ended_at, dbt_results=dbt_results,
+                            full_checks_every=full_checks_every)
 
 
 @app.command("record-failure")

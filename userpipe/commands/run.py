@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from quality.scope import DEFAULT_FULL_CHECKS_EVERY
 from userpipe.errors import UserpipeError
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ Plain = Annotated[bool, typer.Option(
 TimeLimit = Annotated[str | None, typer.Option(
     "--time-limit", metavar="SECONDS", help="Longest a cycle's ingest may take, retries included; past it the "
     "batch fails and lands nothing (default: 3/4 of the cron interval, at least 10 s).")]
+FullChecksEvery = Annotated[int, typer.Option(
+    "--full-checks-every", metavar="N", min=0, help="Run the whole-table checks (dbt tests tagged whole_table) "
+    "in one cycle of every N, counted over the check runs in ops.check_results; 1: every cycle, 0: never "
+    "(`userpipe check --full` runs them).")]
 NoDashboard = Annotated[bool, typer.Option("--no-dashboard", help="Do not serve the dashboard page.")]
 DashboardPort = Annotated[str, typer.Option(
     "--dashboard-port", metavar="PORT", envvar="USERPIPE_DASHBOARD_PORT",
@@ -50,6 +55,7 @@ def run(
     max_cycles: MaxCycles = None,
     plain: Plain = False,
     time_limit: TimeLimit = None,
+    full_checks_every: FullChecksEvery = DEFAULT_FULL_CHECKS_EVERY,
     no_dashboard: NoDashboard = False,
     dashboard_port: DashboardPort = "3000",
 ) -> None:
@@ -69,7 +75,7 @@ def run(
     port = None if no_dashboard else parse_port(dashboard_port, "--dashboard-port")
     settings = CycleSettings(batch_size=parse_batch_size(batch_size), nat=check_nationalities(nat),
                              api_url=check_api_url(api_url), trigger="manual" if once else "local",
-                             wait_for_lock=wait,
+                             wait_for_lock=wait, full_checks_every=full_checks_every,
                              ingest_time_limit=parse_time_limit(time_limit) or ingest_time_limit(schedule))
     warehouse.check_settings()  # a malformed database URL or home fails here, not in every cycle
     stop = StopRequest()
