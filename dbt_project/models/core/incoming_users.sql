@@ -43,6 +43,7 @@ staged as (
     -- of keys, not a join, so the planner cannot choose to flatten the whole table and hash it).
     select * from {{ ref('stg_randomuser__users') }}
     where user_id is not null
+        and cardinality(failed_rules) = 0  -- a user breaking a rule is listed in ops.quarantined_users instead
     {% if is_incremental() %}
         and user_id = any(array(select user_id from new_user_ids))
     {% endif %}
