@@ -10,6 +10,8 @@ so `FaultPlan([Fault("429", times=2)])` answers 429 twice, then normally. Kinds:
 - `malformed`: status 200, complete response whose JSON is broken (cut and garbage appended).
 - `invalid`: status 200, valid JSON, but users 0..k-1 each carry one invalid value, in `INVALID_VALUES` order
   (user 0 a malformed email, user 1 gender "unknown", ...); `fields` narrows the list.
+- `drift`: status 200, valid JSON, but the first `drift_share` of the page's users drifted from the schema: every
+  change of `drift` (`randomuser_api.drift.DRIFTS`: no_location, postcode_object, age_text, ...).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from randomuser_api.drift import DRIFTS, check_drift
 
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "slow", "truncate", "malformed", "invalid")
 
@@ -31,6 +35,9 @@ INVALID_VALUES: dict[str, str] = {
     "picture": 'picture.large "ftp://..."',
     "uuid": 'login.uuid "not-a-uuid"',
 }
+
+# schema drift (randomuser_api/drift.py): its own kind
+FAULT_KINDS += ("drift",)
 
 
 class FaultError(ValueError):
@@ -46,6 +53,8 @@ class Fault:
     delay: float = 2.0
     retry_after: int = 1
     fields: tuple[str, ...] = tuple(INVALID_VALUES)
+    drift: tuple[str, ...] = tuple(DRIFTS)
+    drift_share: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -59,12 +68,15 @@ class Fault:
         unknown = [f for f in self.fields if f not in INVALID_VALUES]
         if unknown:
             raise FaultError(f"unknown invalid field(s) {unknown}; choose from {', '.join(INVALID_VALUES)}")
+        drift_problem = check_drift(self.drift, self.drift_share)
+        if drift_problem:
+            raise FaultError(drift_problem)
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Fault:
         if not isinstance(obj, Mapping) or "kind" not in obj:
             raise FaultError('a fault is an object with at least "kind"')
-        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields"}
+        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields", "drift", "drift_share"}
         if extra:
             raise FaultError(f"unknown fault keys {sorted(extra)}")
         try:
@@ -74,11 +86,18 @@ class Fault:
                 delay=float(obj.get("delay", 2.0)),
                 retry_after=int(obj.get("retry_after", 1)),
                 fields=tuple(obj.get("fields", INVALID_VALUES)),
+                drift=_drift_names(obj.get("drift", DRIFTS)),
+                drift_share=float(obj.get("drift_share", 1.0)),
             )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, FaultError):
                 raise
             raise FaultError(f"bad fault value: {exc}") from exc
+
+
+def _drift_names(value: Any) -> tuple[str, ...]:
+    """`drift` as JSON gives it: a list of names, or one comma-separated string."""
+    return tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else tuple(value)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from randomuser_api.drift import apply_drift
 from randomuser_api.faults import Fault, FaultError, FaultPlan, coerce_plan, invalidate
 from randomuser_api.formats import serialize
 from randomuser_api.generate import build_document
@@ -134,6 +135,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         doc = build_document(req)
         if "invalid" in faults:
             invalidate(doc["results"], faults["invalid"].fields)
+        if "drift" in faults:
+            apply_drift(doc["results"], faults["drift"].drift, faults["drift"].drift_share)
         body = with_callback(req, serialize(doc, req.format))
         if "malformed" in faults:
             body = body[: max(1, len(body) // 2)] + b'",,}{"broken'
