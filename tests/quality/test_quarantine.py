@@ -4,17 +4,21 @@ gate fails that rule's check by name with the count; a clean batch passes every 
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
 
+import psycopg
 import pytest
+from rich.console import Console
 
 from ingestion.pipeline import IngestResult
 from quality.gate import run_checks
 from quality.suite import QUARANTINE_RULES
 from randomuser_api import Fault, LocalApi
 from tests.quality.conftest import Warehouse
+from userpipe import status
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 20
@@ -137,3 +141,17 @@ def test_users_landed_after_the_build_are_quarantined_from_the_live_views_too(
 def test_the_gates_rule_list_is_the_dbt_projects() -> None:
     macro = (ROOT / "dbt_project" / "macros" / "quarantine_rules.sql").read_text()
     assert re.findall(r"\{'name': '(\w+)'", macro) == list(QUARANTINE_RULES)
+
+
+def test_status_shows_the_quarantine_in_all_and_of_the_last_batch(
+    module_warehouse: Warehouse, batches: dict[str, IngestResult]
+) -> None:
+    module_warehouse.build()  # the batch landed by the test above (5 users without location) is the last one
+    out = io.StringIO()
+    with psycopg.connect(module_warehouse.url) as conn:
+        status.print_report(status.collect(conn), Console(file=out, width=300, color_system=None))
+    text = " ".join(out.getvalue().split())
+
+    total = DRIFTED * (len(DRIFT_RULES) + 1)
+    assert f"{total} in all, {DRIFTED} of the last batch" in text
+    assert f"location_missing {DRIFTED}" in text
