@@ -3,7 +3,7 @@
 dbt evaluates the rules on the raw JSON and lists the users breaking them in ops.quarantined_users (they stay in
 raw.users, out of incoming_users and the marts). The gate turns that verdict on the batch into named results:
 `fail` with failing_rows = the batch's users breaking the rule, `pass` (0) for the rules the batch keeps. Source
-`dbt`: the verdict is dbt's (the quarantined_users model), read here in one query, not evaluated again.
+`quarantine`: the verdict is dbt's quarantined_users model, read here in one query, not evaluated again.
 """
 
 from __future__ import annotations
@@ -23,6 +23,6 @@ def quarantine_results(batch: Batch) -> list[CheckResult]:
         users, user, detail = batch.quarantine.get(rule, (0, "", ""))
         observed = (f"{users} of the batch's users quarantined, e.g. {user} ({detail})" if users
                     else "no user of the batch breaks it")
-        found.append(CheckResult(f"{QUARANTINE}.{rule}", "dbt", FAIL if users else PASS, failing_rows=users,
+        found.append(CheckResult(f"{QUARANTINE}.{rule}", QUARANTINE, FAIL if users else PASS, failing_rows=users,
                                  observed_value=one_line(observed, OBSERVED_MAX_CHARS)))
     return found

@@ -62,10 +62,10 @@ def test_invalid_values_from_the_api_are_quarantined_and_fail_their_rules_checks
     assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE - INVALID_USERS)
     stored = module_warehouse.stored("run-invalid")
     for name in INVALID_FAULT_FAILURES:
-        assert stored[name] == ("dbt", "fail", 1)
+        assert stored[name] == ("quarantine", "fail", 1)
     assert stored["incoming_users_batch.all_landed_users_modelled"] == ("gx", "pass", None)
     assert stored["incoming_users_batch.gender_known"][1] == "pass"  # the unknown gender is not modelled
-    assert any(source == "dbt" and not name.startswith("quarantine.") for name, (source, _, _) in stored.items())
+    assert any(source == "dbt" for source, _, _ in stored.values())
     [(held,)] = module_warehouse.rows("select count(*) from public.incoming_users where gender = 'unknown'"
                                       " or nationality = 'XX'")
     assert held == 0
@@ -138,7 +138,7 @@ def test_cli_names_each_failing_check_and_exits_non_zero(
 
     assert done.returncode == 1
     for name in INVALID_FAULT_FAILURES:
-        assert f"FAIL dbt {name}" in done.stdout
+        assert f"FAIL quarantine {name}" in done.stdout
     [last_line] = done.stderr.strip().splitlines()[-1:]
     assert last_line.startswith(f"error: {len(INVALID_FAULT_FAILURES)} check(s) failed in run cli-invalid: ")
     assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE - INVALID_USERS)

@@ -88,7 +88,7 @@ def test_the_gate_fails_the_rules_check_by_name_with_the_count(
                         run_dbt_tests=False)
 
     assert {r.check_name for r in report.failures} == {f"quarantine.{rule}"}
-    assert module_warehouse.stored(f"run-drift-{drift}")[f"quarantine.{rule}"] == ("dbt", "fail", DRIFTED)
+    assert module_warehouse.stored(f"run-drift-{drift}")[f"quarantine.{rule}"] == ("quarantine", "fail", DRIFTED)
     [failure] = report.failures
     assert f"{DRIFTED} of the batch's users quarantined" in (failure.observed_value or "")
 
@@ -155,3 +155,18 @@ def test_status_shows_the_quarantine_in_all_and_of_the_last_batch(
     total = DRIFTED * (len(DRIFT_RULES) + 1)
     assert f"{total} in all, {DRIFTED} of the last batch" in text
     assert f"location_missing {DRIFTED}" in text
+
+
+def test_a_check_results_table_of_an_older_userpipe_takes_quarantine_results(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from quality import results
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("create schema ops; create table ops.check_results (run_id text not null, check_name text not"
+                     " null, source text not null check (source in ('dbt', 'gx')), status text not null,"
+                     " failing_rows bigint, observed_value text, checked_at timestamptz not null default now(),"
+                     " primary key (run_id, source, check_name))")
+        results.store(conn, "old", [results.CheckResult("quarantine.location_missing", "quarantine", "fail", 3)],
+                      datetime.now(UTC))
+        assert conn.execute("select source, failing_rows from ops.check_results").fetchall() == [("quarantine", 3)]
