@@ -65,3 +65,13 @@ def test_every_drift_is_documented() -> None:
     reference = (Path(__file__).resolve().parents[2] / "docs" / "API_REFERENCE.md").read_text()
     for name in DRIFTS:
         assert f"`{name}`" in reference
+
+
+def test_serve_flags_give_a_drift_fault_and_a_bad_drift_is_one_readable_error() -> None:
+    from userpipe.commands.api import parse_fault_flags
+    from userpipe.errors import UserpipeError
+
+    [fault] = parse_fault_flags(["drift"], -1, 2.0, 1, None, "no_location, nat_xx", 0.5)
+    assert (fault.kind, fault.times, fault.drift, fault.drift_share) == ("drift", -1, ("no_location", "nat_xx"), 0.5)
+    with pytest.raises(UserpipeError, match=r"--fault drift: unknown drift\(s\) \['nope'\]"):
+        parse_fault_flags(["drift"], -1, 2.0, 1, None, "nope", 1.0)
