@@ -217,6 +217,11 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
          .description("Checks that did not pass in the time range (ops.check_results).")
          .with_target(SqlQuery(failed_checks))
          .override_by_name("checked_at", [models.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")])),
+        _stat("Quarantined users",
+              "select count(distinct user_id) as quarantined_users from ops.quarantined_users",
+              _grid(16, y + 8, 8, 4), thresholds=_thresholds((None, "green"), (1, "orange")),
+              description="Users kept out of incoming_users and the marts because their JSON breaks a "
+                          "quarantine rule; they stay in raw.users (ops.quarantined_users, one row per rule)."),
     ]
 
 

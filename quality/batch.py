@@ -6,7 +6,7 @@ that batch's rows and the catalog, never the whole tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 RAW_TABLE = ("raw", "users")
 INCOMING_TABLE = ("public", "incoming_users")
 LOADS_TABLE = ("raw", "_dlt_loads")
+QUARANTINE_TABLE = ("ops", "quarantined_users")
 
 # Postgres regexes: the Python `(?i)` flag becomes the `~*` operator.
 _PG_CREDENTIAL = CREDENTIAL_PATTERN.removeprefix("(?i)")
@@ -60,6 +61,16 @@ join public.incoming_users as i on i.user_id = b.uuid
 # out for that one query (the temporary table of the batch is still read whole: it is the batch).
 PRIMARY_KEY_PROBES_SQL = "set local enable_seqscan = off"
 DEFAULT_SCANS_SQL = "set local enable_seqscan = on"
+# The batch's users in ops.quarantined_users, per rule: how many, and the first one with what the rule saw
+# (through the table's _dlt_load_id index). Then how many distinct users that is.
+QUARANTINE_BATCH_SQL = """
+select rule, count(*) as users, min(user_id) as example_user,
+    (array_agg(detail order by user_id))[1] as example_detail
+from ops.quarantined_users
+where _dlt_load_id = %(load_id)s
+group by rule
+"""
+QUARANTINED_USERS_SQL = "select count(distinct user_id) from ops.quarantined_users where _dlt_load_id = %(load_id)s"
 
 CATALOG_SQL = """
 select n.nspname || '.' || t.relname as table_name,
@@ -86,12 +97,20 @@ limit 1
 
 @dataclass(frozen=True)
 class Batch:
-    """One load's rows, ready for GX: incoming_users rows, raw rows, and catalog facts."""
+    """One load's rows, ready for GX: incoming_users rows, raw rows, catalog facts; and what dbt quarantined of
+    it: rule -> (users, an example user, what the rule saw there), and how many distinct users."""
 
     load_id: str
     incoming_users: pd.DataFrame
     raw_users: pd.DataFrame
     catalog: pd.DataFrame
+    quarantine: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    quarantined_users: int = 0
+
+    @property
+    def modelled_users(self) -> int:
+        """How many users of the batch incoming_users must hold: the raw ones, but those quarantined."""
+        return len(self.raw_users) - self.quarantined_users
 
 
 def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
@@ -110,8 +129,9 @@ def latest_load_id(conn: psycopg.Connection) -> str:
 
 
 def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
-    """The rows of load `load_id` in raw.users and public.incoming_users, plus the catalog facts."""
-    for schema, table in (LOADS_TABLE, RAW_TABLE, INCOMING_TABLE):
+    """The rows of load `load_id` in raw.users, public.incoming_users and ops.quarantined_users, plus the catalog
+    facts."""
+    for schema, table in (LOADS_TABLE, RAW_TABLE, INCOMING_TABLE, QUARANTINE_TABLE):
         if not table_exists(conn, schema, table):
             step = "ingest" if schema == "raw" else "transform"
             raise UserpipeError(f"{schema}.{table} does not exist: run `userpipe {step}` first")
@@ -122,11 +142,17 @@ def read_batch(conn: psycopg.Connection, load_id: str) -> Batch:
         conn.execute(PRIMARY_KEY_PROBES_SQL)
         incoming_users = _frame(conn, INCOMING_BATCH_SQL)
         conn.execute(DEFAULT_SCANS_SQL)
+        params = {"load_id": load_id}
+        quarantine = {str(rule): (int(users), str(user), str(detail)) for rule, users, user, detail
+                      in conn.execute(QUARANTINE_BATCH_SQL.encode(), params).fetchall()}
+        row = conn.execute(QUARANTINED_USERS_SQL.encode(), params).fetchone()
         return Batch(
             load_id=load_id,
             incoming_users=incoming_users,
             raw_users=_frame(conn, RAW_BATCH_SQL),
             catalog=_frame(conn, CATALOG_SQL),
+            quarantine=quarantine,
+            quarantined_users=int(row[0]) if row else 0,
         )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quality import batch as batches
 from quality import results
+from quality.quarantine import quarantine_results
 from quality.results import BATCH, ERROR, FAIL, PASS, TABLE, CheckResult
 from quality.scope import WHOLE_TABLE_SELECTOR, WHOLE_TABLE_TAG
 from quality.suite import EXPECTED_ROWS, INGESTION_COUNT, LANDED_ROWS, SUITES
@@ -125,6 +126,7 @@ def run_checks(
             found += dbt_tests.results()
             timings["dbt_test"] = time.perf_counter() - lap  # after GX: the wait left, when run alongside
         found += found_gx
+        found += quarantine_results(batch)
         lap = time.perf_counter()
         results.store(conn, run_id, found, checked_at)
         timings["store"] = time.perf_counter() - lap
@@ -175,7 +177,7 @@ def _validate(
         "raw_users_batch": batch.raw_users,
         "warehouse_catalog": batch.catalog,
     }
-    parameters: dict[str, Any] = {LANDED_ROWS: len(batch.raw_users)}
+    parameters: dict[str, Any] = {LANDED_ROWS: batch.modelled_users}
     if expected_rows is not None:
         parameters[EXPECTED_ROWS] = expected_rows
     gx_run_id = RunIdentifier(run_name=run_id, run_time=checked_at)

@@ -20,13 +20,15 @@ SKIPPED = "skipped"
 BATCH = "batch"
 TABLE = "table"
 FAILING_STATUSES = frozenset({FAIL, ERROR})
+SOURCES = ("dbt", "gx", "quarantine")  # dbt tests, GX expectations, the quarantine rules (quality.quarantine)
+SOURCE_CHECK = "check_results_source_check"
 
-DDL = """
+DDL = f"""
 create schema if not exists ops;
 create table if not exists ops.check_results (
     run_id text not null,
     check_name text not null,
-    source text not null check (source in ('dbt', 'gx')),
+    source text not null constraint {SOURCE_CHECK} check (source in ({", ".join(f"'{s}'" for s in SOURCES)})),
     status text not null check (status in ('pass', 'fail', 'warn', 'error', 'skipped')),
     failing_rows bigint,
     observed_value text,
@@ -64,10 +66,17 @@ class CheckResult:
 
 
 def ensure_table(conn: psycopg.Connection) -> None:
-    """Create the `ops` schema and `ops.check_results` when missing (and its `scope` column)."""
+    """Create the `ops` schema and `ops.check_results` when missing (a table of an older userpipe gets its `scope`
+    column, and its source check widened: its sources were dbt and gx only)."""
     conn.execute(DDL)
     if conn.execute(HAS_SCOPE_SQL).fetchone() is None:
         conn.execute(SCOPE_COLUMN_DDL)
+    row = conn.execute("select pg_get_constraintdef(oid) from pg_constraint "
+                       "where conrelid = 'ops.check_results'::regclass and conname = %s", (SOURCE_CHECK,)).fetchone()
+    if row is None or not all(f"'{source}'" in row[0] for source in SOURCES):
+        allowed = ", ".join(f"'{source}'" for source in SOURCES)
+        conn.execute(f"alter table ops.check_results drop constraint if exists {SOURCE_CHECK}, "
+                     f"add constraint {SOURCE_CHECK} check (source in ({allowed}))")
 
 
 def store(conn: psycopg.Connection, run_id: str, results: Sequence[CheckResult], checked_at: datetime) -> None:

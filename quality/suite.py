@@ -25,6 +25,7 @@ INCOMING_USERS_BATCH = "incoming_users_batch"
 RAW_USERS_BATCH = "raw_users_batch"
 INGESTION_COUNT = "ingestion_count"
 WAREHOUSE_CATALOG = "warehouse_catalog"
+QUARANTINE = "quarantine"  # the prefix of the quarantine checks (quality.quarantine), not a GX suite
 
 # Expectation parameters filled in per run (GX `{"$PARAMETER": name}`).
 EXPECTED_ROWS = "expected_rows"
@@ -41,6 +42,39 @@ class Check:
     notes: str = ""
 
 
+# The quarantine rules of dbt_project/macros/quarantine_rules.sql, in its order (tests/quality keeps both equal):
+# rule -> what a user breaking it sent. A user breaking any is kept out of incoming_users and the marts and listed
+# in ops.quarantined_users; check `quarantine.<rule>` (quality.quarantine) fails with the count of the batch's
+# users breaking it.
+QUARANTINE_RULES: dict[str, str] = {
+    "user_id_not_uuid": "login.uuid is not a UUID",
+    "gender_invalid": 'gender is not "male" or "female"',
+    "name_missing": "name.title, name.first or name.last is missing or not a string",
+    "email_missing": "email is missing or not a string",
+    "email_invalid": "email does not look like local@domain.tld",
+    "username_missing": "login.username is missing or not a string",
+    "date_of_birth_not_date": "dob.date is missing or not an ISO-8601 date",
+    "age_not_integer": "dob.age is missing or not a JSON integer",
+    "age_out_of_range": "dob.age is outside 0..120",
+    "phone_missing": "phone is missing or not a string",
+    "cell_missing": "cell is missing or not a string",
+    "location_missing": "location is missing or not an object",
+    "street_missing": "location.street.number (number or string) or .name (string) is missing",
+    "city_missing": "location.city is missing or not a string",
+    "state_missing": "location.state is missing or not a string",
+    "country_missing": "location.country is missing or not a string",
+    "postcode_not_scalar": "location.postcode is missing or not a string or number",
+    "latitude_invalid": "location.coordinates.latitude is not a number in -90..90",
+    "longitude_invalid": "location.coordinates.longitude is not a number in -180..180",
+    "timezone_missing": "location.timezone.offset or .description is missing or not a string",
+    "nationality_invalid": "nat is not one of randomuser's 21 codes",
+    "picture_missing": "picture.large, .medium or .thumbnail is missing or not a string",
+    "picture_not_url": "a picture is not an http(s) URL",
+    "registered_date_not_date": "registered.date is missing or not an ISO-8601 date",
+    "registered_age_not_integer": "registered.age is missing or not a JSON integer",
+}
+
+
 def _url_check(size: str) -> Check:
     column = f"picture_{size}"
     return Check(f"{column}_is_http_url", "ExpectColumnValuesToMatchRegex",
@@ -51,7 +85,7 @@ SUITES: dict[str, tuple[Check, ...]] = {
     # public.incoming_users rows of the batch: the users this load added to raw.users.
     INCOMING_USERS_BATCH: (
         Check("all_landed_users_modelled", "ExpectTableRowCountToEqual", {"value": {"$PARAMETER": LANDED_ROWS}},
-              "Every user the load added to raw.users is in incoming_users."),
+              "Every user the load added to raw.users is in incoming_users, but those quarantined."),
         Check("user_id_not_null", "ExpectColumnValuesToNotBeNull", {"column": "user_id"}, "user_id is set."),
         Check("user_id_is_uuid", "ExpectColumnValuesToMatchRegex", {"column": "user_id", "regex": UUID_PATTERN},
               "user_id is a UUID (login.uuid)."),
@@ -107,3 +141,4 @@ SUITES: dict[str, tuple[Check, ...]] = {
               "A unique index on incoming_users.user_id keeps user_id unique across the whole table."),
     ),
 }
+

@@ -12,6 +12,8 @@ so `FaultPlan([Fault("429", times=2)])` answers 429 twice, then normally. Kinds:
   (user 0 a malformed email, user 1 gender "unknown", ...); `fields` narrows the list.
 - `oversize`: status 200, valid JSON, user 0 of the page `user_bytes` long (its `name.first` padded), sent
   chunked as it is written, never built whole in memory (`oversized_parts`).
+- `drift`: status 200, valid JSON, but the first `drift_share` of the page's users drifted from the schema: every
+  change of `drift` (`randomuser_api.drift.DRIFTS`: no_location, postcode_object, age_text, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from randomuser_api.drift import DRIFTS, check_drift
 
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "slow", "truncate", "malformed", "invalid", "oversize")
 
@@ -33,6 +37,9 @@ INVALID_VALUES: dict[str, str] = {
     "picture": 'picture.large "ftp://..."',
     "uuid": 'login.uuid "not-a-uuid"',
 }
+
+# schema drift (randomuser_api/drift.py): its own kind
+FAULT_KINDS += ("drift",)
 
 
 class FaultError(ValueError):
@@ -49,6 +56,8 @@ class Fault:
     retry_after: int = 1
     fields: tuple[str, ...] = tuple(INVALID_VALUES)
     user_bytes: int = 200_000_000  # the `oversize` user's JSON length
+    drift: tuple[str, ...] = tuple(DRIFTS)
+    drift_share: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -64,12 +73,15 @@ class Fault:
             raise FaultError(f"unknown invalid field(s) {unknown}; choose from {', '.join(INVALID_VALUES)}")
         if self.user_bytes < 1:
             raise FaultError(f"user_bytes must be >= 1, got {self.user_bytes}")
+        drift_problem = check_drift(self.drift, self.drift_share)
+        if drift_problem:
+            raise FaultError(drift_problem)
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Fault:
         if not isinstance(obj, Mapping) or "kind" not in obj:
             raise FaultError('a fault is an object with at least "kind"')
-        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields", "user_bytes"}
+        extra = set(obj) - {"kind", "times", "delay", "retry_after", "fields", "user_bytes", "drift", "drift_share"}
         if extra:
             raise FaultError(f"unknown fault keys {sorted(extra)}")
         try:
@@ -80,11 +92,18 @@ class Fault:
                 retry_after=int(obj.get("retry_after", 1)),
                 fields=tuple(obj.get("fields", INVALID_VALUES)),
                 user_bytes=int(obj.get("user_bytes", 200_000_000)),
+                drift=_drift_names(obj.get("drift", DRIFTS)),
+                drift_share=float(obj.get("drift_share", 1.0)),
             )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, FaultError):
                 raise
             raise FaultError(f"bad fault value: {exc}") from exc
+
+
+def _drift_names(value: Any) -> tuple[str, ...]:
+    """`drift` as JSON gives it: a list of names, or one comma-separated string."""
+    return tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else tuple(value)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from randomuser_api.drift import apply_drift
 from randomuser_api.faults import (
     OVERSIZE_PIECE_BYTES,
     Fault,
@@ -149,6 +150,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         doc = build_document(req)
         if "invalid" in faults:
             invalidate(doc["results"], faults["invalid"].fields)
+        if "drift" in faults:
+            apply_drift(doc["results"], faults["drift"].drift, faults["drift"].drift_share)
         if "oversize" in faults:
             self._oversized(req, *oversized_parts(doc["results"], faults["oversize"].user_bytes,
                                                   lambda: with_callback(req, serialize(doc, req.format))))

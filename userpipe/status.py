@@ -29,6 +29,16 @@ ERROR_MIN_WIDTH = 10  # the error column's width on a narrow terminal (the other
 
 
 @dataclass
+class Quarantine:
+    """ops.quarantined_users: users kept out of incoming_users, in all and of the newest completed load."""
+
+    total_users: int
+    last_load_id: str | None = None
+    last_batch_users: int = 0
+    last_batch_rules: list[tuple[str, int]] = field(default_factory=list)  # rule -> users, most first
+
+
+@dataclass
 class StatusReport:
     """What `userpipe status` shows; None/empty where the table does not exist yet."""
 
@@ -42,6 +52,7 @@ class StatusReport:
     last_success: datetime | None = None  # failed checks older than this are not listed, only counted
     older_failed_checks: int = 0
     kpis: dict[str, Any] | None = None
+    quarantine: Quarantine | None = None
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -87,7 +98,37 @@ def collect(conn: psycopg.Connection, cycles: int = 10) -> StatusReport:
     else:
         report.missing.append("ops.check_results")
     report.kpis = read_kpis(conn)
+    if exists(conn, "ops.quarantined_users"):
+        report.quarantine = read_quarantine(conn)
     return report
+
+
+def read_quarantine(conn: psycopg.Connection) -> Quarantine:
+    """The quarantine in all, and of the newest completed load (the last batch)."""
+    row = conn.execute("select count(distinct user_id) from ops.quarantined_users").fetchone()
+    found = Quarantine(total_users=int(row[0]) if row else 0)
+    if exists(conn, "raw._dlt_loads"):
+        load = conn.execute("select load_id from raw._dlt_loads where status = 0 "
+                            "order by inserted_at desc, load_id desc limit 1").fetchone()
+        if load is not None:
+            found.last_load_id = str(load[0])
+            row = conn.execute("select count(distinct user_id) from ops.quarantined_users where _dlt_load_id = %s",
+                               (found.last_load_id,)).fetchone()
+            found.last_batch_users = int(row[0]) if row else 0
+            found.last_batch_rules = [(str(rule), int(users)) for rule, users in conn.execute(
+                "select rule, count(*) from ops.quarantined_users where _dlt_load_id = %s "
+                "group by rule order by count(*) desc, rule", (found.last_load_id,)).fetchall()]
+    return found
+
+
+def quarantine_text(quarantine: Quarantine) -> Text:
+    """One line: quarantined users in all, of the last batch, and the rules the last batch broke."""
+    text = f"Quarantined users (ops.quarantined_users, kept out of incoming_users): {quarantine.total_users} in all"
+    if quarantine.last_load_id is not None:
+        text += f", {quarantine.last_batch_users} of the last batch (load {quarantine.last_load_id})"
+        if quarantine.last_batch_rules:
+            text += ": " + ", ".join(f"{rule} {users}" for rule, users in quarantine.last_batch_rules)
+    return Text(text, style="yellow" if quarantine.total_users else "")
 
 
 def _read_failed_checks(conn: psycopg.Connection, report: StatusReport) -> None:
@@ -195,6 +236,8 @@ def render(report: StatusReport) -> RenderableType:
         parts.append(Text(f"Freshness: last users landed {report.last_landed_at:%Y-%m-%d %H:%M:%S %Z} "
                           f"({report.freshness_seconds:.0f}s ago)"))
     parts.append(kpis_table(report.kpis))
+    if report.quarantine is not None:
+        parts.append(quarantine_text(report.quarantine))
     if report.latest_users:
         latest = Table(title=f"Latest {LATEST_USERS} users (by created_at)", title_justify="left")
         for column in ("created_at", "name", "country", "nat", "age", "user_id"):

@@ -12,6 +12,9 @@
     staging.landing_pending_loads: loads that had rows below built_through but had not completed when they were
       passed (dlt commits a load's files before its row in _dlt_loads): read once they complete.
     staging.landing_chunks: the plan of the current build, (low, high] ranges of at most var backlog_chunk_rows rows.
+    staging.landing_read_loads: pending loads incoming_users has read, until ops.quarantined_users has read them.
+    staging.quarantine_marks (one row): evaluated_through, the built_through up to which quarantined_users has
+      evaluated its rules (models/quarantine/quarantined_users.sql).
 -#}
 
 {#- on-run-start: the mark tables, and raw.users' landing_seq column and index (catalog checked first: a normal
@@ -40,6 +43,17 @@
                 low bigint not null,
                 high bigint not null
             );
+        end if;
+        -- loads read late (pending, then completed), kept until ops.quarantined_users has read them too; and
+        -- the mark through which quarantined_users has evaluated its rules
+        create table if not exists staging.landing_read_loads (
+            load_id text primary key,
+            first_seq bigint not null,
+            last_seq bigint not null
+        );
+        if to_regclass('staging.quarantine_marks') is null then
+            create table staging.quarantine_marks (evaluated_through bigint not null);
+            insert into staging.quarantine_marks values (0);
         end if;
         if to_regclass('raw.users') is not null and not exists (
             select 1 from pg_attribute
@@ -155,6 +169,9 @@
     update staging.landing_marks set
         built_through = greatest(built_through, (select max(high) from staging.landing_chunks)),
         current_chunk = 0;
+    insert into staging.landing_read_loads (load_id, first_seq, last_seq)
+    select load_id, first_seq, last_seq from staging.landing_pending_loads where reading
+    on conflict (load_id) do nothing;
     delete from staging.landing_pending_loads as pending
     where pending.reading or not exists (
         select 1 from raw.users as users

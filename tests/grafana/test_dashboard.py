@@ -35,6 +35,7 @@ HEALTH_PANELS = {
     "Failed Checks (last cycle)": "stat",
     "Cycle Durations": "timeseries",
     "Failed Checks": "table",
+    "Quarantined users": "stat",
 }
 LIVE_PANELS = {
     "Users per Second (last 5 minutes)": "timeseries",

@@ -145,6 +145,7 @@ def test_kpis_agree_with_what_was_landed(warehouse: Warehouse) -> None:
     assert value("Total Users") == USERS  # ("Users Last Minute" depends on the clock: its shape is checked above)
     assert value("Last Cycle Status") == "success"
     assert value("Failed Checks (last cycle)") == 1
+    assert value("Quarantined users") == 0  # a clean batch (tests/quality: a drifted one, counted)
 
 
 def test_the_reader_cannot_read_raw_or_staging_nor_write(warehouse: Warehouse) -> None:

@@ -116,10 +116,13 @@ def test_failed_checks_fail_the_cycle_but_keep_the_data(database_url: str,
     assert record.status == "failed"
     assert (record.error or "").startswith("checks failed:") and "email" in (record.error or "")
     assert recorded(database_url, record.run_id).check_seconds is not None
-    assert rows(database_url, "select count(*) from public.incoming_users") == [(10,)]
+    # the data stays: the user with the bad email in raw.users, quarantined out of incoming_users
+    assert rows(database_url, "select count(*) from raw.users") == [(10,)]
+    assert rows(database_url, "select count(*) from public.incoming_users") == [(9,)]
+    assert rows(database_url, "select rule from ops.quarantined_users") == [("email_invalid",)]
     failing = rows(database_url, f"select check_name from ops.check_results where run_id = '{record.run_id}' "
                                  "and status = 'fail'")
-    assert any("email" in name for (name,) in failing)
+    assert failing == [("quarantine.email_invalid",)]
 
 
 class SoonAfter(Schedule):

@@ -1,4 +1,5 @@
-"""Bad batches fail the gate naming the check; the failure is recorded and every row stays where it was."""
+"""Bad batches fail the gate naming the check; the failure is recorded. A check never moves a row: invalid users
+are kept out of incoming_users by dbt's quarantine (ops.quarantined_users), and stay in raw.users."""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from tests.quality.conftest import Warehouse
 from userpipe.errors import UserpipeError
 
 SIZE = 40
-# What the API's `invalid` fault does to users 0..6, and the checks that must catch it.
+# What the API's `invalid` fault does to users 0..6, and the quarantine rule that catches each: the users are
+# quarantined (not in incoming_users), so the incoming_users_batch checks pass and the rules' checks fail.
 INVALID_FAULT_FAILURES = {
-    "incoming_users_batch.email_well_formed",
-    "incoming_users_batch.gender_known",
-    "incoming_users_batch.nationality_known",
-    "incoming_users_batch.age_in_range",
-    "incoming_users_batch.age_matches_date_of_birth",  # dob.age -5 disagrees with date_of_birth too
-    "incoming_users_batch.latitude_in_range",
-    "incoming_users_batch.picture_large_is_http_url",
-    "incoming_users_batch.user_id_is_uuid",
+    "quarantine.email_invalid",
+    "quarantine.gender_invalid",
+    "quarantine.nationality_invalid",
+    "quarantine.age_out_of_range",
+    "quarantine.latitude_invalid",
+    "quarantine.picture_not_url",
+    "quarantine.user_id_not_uuid",
 }
+INVALID_USERS = 7
 ALTERED = ("registered", "longitude", "credential", "nested_credential", "unmodelled", "count", "catalog")
 
 
@@ -47,21 +49,26 @@ def first_user(warehouse: Warehouse, batch: IngestResult) -> str:
     return str(user_id)
 
 
-def test_invalid_values_from_the_api_fail_their_checks_and_stay_landed(
+def test_invalid_values_from_the_api_are_quarantined_and_fail_their_rules_checks(
     module_warehouse: Warehouse, batches: dict[str, IngestResult]
 ) -> None:
     batch = batches["invalid"]
-    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE)
+    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE - INVALID_USERS)
 
     report = run_checks("run-invalid", expected_rows=batch.users_new, load_id=batch.load_id,
                         transformer=module_warehouse.transformer)
 
     assert failing(report) == INVALID_FAULT_FAILURES
-    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE)
+    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE - INVALID_USERS)
     stored = module_warehouse.stored("run-invalid")
     for name in INVALID_FAULT_FAILURES:
-        assert stored[name] == ("gx", "fail", 1)
+        assert stored[name] == ("quarantine", "fail", 1)
+    assert stored["incoming_users_batch.all_landed_users_modelled"] == ("gx", "pass", None)
+    assert stored["incoming_users_batch.gender_known"][1] == "pass"  # the unknown gender is not modelled
     assert any(source == "dbt" for source, _, _ in stored.values())
+    [(held,)] = module_warehouse.rows("select count(*) from public.incoming_users where gender = 'unknown'"
+                                      " or nationality = 'XX'")
+    assert held == 0
 
 
 @pytest.mark.parametrize(("name", "alteration", "expected"), [
@@ -131,10 +138,10 @@ def test_cli_names_each_failing_check_and_exits_non_zero(
 
     assert done.returncode == 1
     for name in INVALID_FAULT_FAILURES:
-        assert f"FAIL gx {name}" in done.stdout
+        assert f"FAIL quarantine {name}" in done.stdout
     [last_line] = done.stderr.strip().splitlines()[-1:]
     assert last_line.startswith(f"error: {len(INVALID_FAULT_FAILURES)} check(s) failed in run cli-invalid: ")
-    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE)
+    assert module_warehouse.batch_counts(batch.load_id) == (SIZE, SIZE - INVALID_USERS)
 
 
 def test_unknown_load_or_bad_count_is_a_one_line_error(

@@ -33,7 +33,7 @@ def test_clean_batch_passes_dbt_and_gx_and_every_result_is_stored(
 
     assert report.passed, report.failures
     assert report.load_id == clean.load_id
-    assert {r.source for r in report.results} == {"dbt", "gx"}
+    assert {r.source for r in report.results} == {"dbt", "gx", "quarantine"}
     assert {r.check_name.split(".")[0] for r in report.results if r.source == "gx"} == set(SUITES)
     stored = module_warehouse.stored("run-clean")
     assert set(stored) == {r.check_name for r in report.results}
@@ -67,7 +67,7 @@ def test_cli_checks_the_newest_load_and_exits_zero(module_warehouse: Warehouse, 
     assert f"checks of run cli-clean (load {clean.load_id}" in " ".join(done.stdout.split())
     assert "data docs:" in done.stdout
     stored = module_warehouse.stored("cli-clean")
-    assert {source for source, _, _ in stored.values()} == {"dbt", "gx"}
+    assert {source for source, _, _ in stored.values()} == {"dbt", "gx", "quarantine"}
     assert all(status in {"pass", "warn"} for _, status, _ in stored.values())
 
 

@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="Our randomuser.me API 1.4 compatib
 
 FAULT_HELP = (
     "Fault switch KIND or KIND:TIMES, repeatable. KIND is one of 429, 500, slow, truncate, malformed, invalid, "
-    "oversize; "
+    "oversize, drift; "
     "TIMES is how many API requests it applies to (-1 = always; default --fault-times). "
     "Example: --fault 429:2 --fault slow."
 )
@@ -23,12 +23,14 @@ FAULT_HELP = (
 
 def parse_fault_flags(
     faults: list[str], times: int, delay: float, retry_after: int, invalid_fields: str | None,
-    user_bytes: int = 200_000_000,
+    user_bytes: int = 200_000_000, drift: str | None = None, drift_share: float = 1.0,
 ) -> list[Fault]:
     """Turn `--fault KIND[:TIMES]` flags into Fault objects; any mistake is one readable UserpipeError."""
+    from randomuser_api.drift import DRIFTS
     from randomuser_api.faults import INVALID_VALUES, Fault, FaultError
 
     fields = tuple(f.strip() for f in invalid_fields.split(",") if f.strip()) if invalid_fields else None
+    drifts = tuple(d.strip() for d in drift.split(",") if d.strip()) if drift else None
     parsed: list[Fault] = []
     for flag in faults:
         kind, _, count = flag.partition(":")
@@ -38,7 +40,8 @@ def parse_fault_flags(
             raise UserpipeError(f"--fault {flag}: TIMES must be an integer (-1 = always)") from None
         try:
             parsed.append(Fault(kind.strip().lower(), n, delay=delay, retry_after=retry_after,
-                                fields=fields or tuple(INVALID_VALUES), user_bytes=user_bytes))
+                                fields=fields or tuple(INVALID_VALUES), user_bytes=user_bytes,
+                                drift=drifts or tuple(DRIFTS), drift_share=drift_share))
         except FaultError as exc:
             raise UserpipeError(f"--fault {flag}: {exc}") from None
     return parsed
@@ -63,6 +66,14 @@ def serve(
     oversize_bytes: int = typer.Option(
         200_000_000, "--oversize-bytes", metavar="N",
         help="Bytes of the one user the 'oversize' fault puts first on a page (sent chunked, never held whole)."),
+    drift: str | None = typer.Option(
+        None, "--drift",
+        help="Comma list for the 'drift' fault: no_location,postcode_object,age_text,email_renamed,gender_unknown,"
+        "nat_xx (default: all; each drifted user gets every one).",
+    ),
+    drift_share: float = typer.Option(
+        1.0, "--drift-share", help="Share of each page's users the 'drift' fault changes, in (0, 1] (the first ones)."
+    ),
     stream_port: int | None = typer.Option(
         None, "--stream-port", metavar="PORT",
         help="Port of the WebSocket feed ws://HOST:PORT/api/stream (default: --port + 1; any free one with "
@@ -83,7 +94,8 @@ def serve(
     feed_port = stream_port if stream_port is not None else (port + 1 if port else 0)
     if not no_stream and not 0 <= feed_port <= 65535:
         raise UserpipeError(f"--stream-port {feed_port}: must be 0..65535")
-    faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields, oversize_bytes)
+    faults = parse_fault_flags(fault, fault_times, delay, retry_after, invalid_fields, oversize_bytes, drift,
+                               drift_share)
     feed = None if no_stream else LocalStream(host, feed_port)
     if feed is not None:
         try:

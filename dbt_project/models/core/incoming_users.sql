@@ -61,6 +61,7 @@ staged as (
         select * from completed_late
     ) as landed
     where user_id is not null
+        and cardinality(failed_rules) = 0  -- a user breaking a rule is listed in ops.quarantined_users instead
 
 ),
 

@@ -18,6 +18,7 @@ staged as (
     select * from {{ ref('stg_randomuser__users') }} as staged
     where landing_seq > {{ built_through }}
         and user_id is not null
+        and cardinality(failed_rules) = 0  -- quarantined users are not shown (ops.quarantined_users)
         and not exists (
             select 1 from {{ ref('incoming_users') }} as held
             where held.user_id = staged.user_id

@@ -1,7 +1,8 @@
 -- One row per landed user: the JSON payload flattened into typed, trimmed columns.
 -- Every field is read with ->>/#>> and cast safely, so a missing, extra or malformed field yields null,
 -- never an error. Kept a projection of raw.users (rows of completed loads) so filters on landing_seq or fetched_at
--- reach their indexes.
+-- reach their indexes. failed_rules names the quarantine rules the raw JSON breaks (macros/quarantine_rules.sql):
+-- a view, so they are evaluated only for the rows a model reads (the new ones).
 
 with
 
@@ -29,6 +30,8 @@ renamed as (
         request_page,
         api_version,
         _dlt_load_id,
+        payload,
+        {{ quarantine_failed_rules('payload') }} as failed_rules,
         payload ->> 'gender' as gender,
         payload #>> '{name,title}' as title,
         payload #>> '{name,first}' as first_name,
@@ -100,7 +103,9 @@ final as (
         request_seed,
         request_page,
         api_version,
-        _dlt_load_id as dlt_load_id
+        _dlt_load_id as dlt_load_id,
+        payload,
+        failed_rules
 
     from renamed
 
