@@ -16,7 +16,7 @@ Phases, each printed as a row with the machine's load average beside it:
    incremental catch-up): rows/s and the temporary bytes the server spilled (pg_stat_database.temp_bytes).
 3. warm cycles: `--cycles` cycles of 5,000 users (ingest -> dbt build -> checks, recorded), interleaved
    small/big (order alternating per round) after one warm-up each: medians and the ratio big/small.
-4. panels, quiet: every panel's SQL of the shipped dashboard, macros expanded as Grafana does
+4. panels, idle (no users landing): every panel's SQL of the shipped dashboard, macros expanded as Grafana does
    (userpipe/dashboard/macros.py, range now-30m), on the big database: median of `--panel-rounds`.
 5. sustained (big): cycles of `--sustained-batch` users started every `--interval` s for `--minutes` minutes
    (a cycle past its interval: the next starts at once, counted), every batch checked; meanwhile the panels are
@@ -286,14 +286,18 @@ def panel_queries() -> list[tuple[str, str]]:
 
 def time_panels(url: str, rounds: int, stop: threading.Event | None = None,
                 pause: float = 0.0) -> dict[str, list[float]]:
-    """Seconds per panel query (client wall: execute + fetch), `rounds` rounds after one warm-up round."""
+    """Seconds per panel query (client wall: execute + fetch), `rounds` rounds after one warm-up round.
+
+    Each panel on a connection of its own (the page's pool runs them on several): a query right after a heavy
+    one on the same backend was seen ~8x slower than on another, which would charge one panel for another's cost."""
     queries = panel_queries()
     seconds: dict[str, list[float]] = {title: [] for title, _ in queries}
-    with psycopg.connect(url, autocommit=True) as conn:
+    connections = [psycopg.connect(url, autocommit=True) for _ in queries]
+    try:
         for round_ in range(rounds + 1):
             if stop is not None and stop.is_set():
                 break
-            for title, sql in queries:
+            for conn, (title, sql) in zip(connections, queries, strict=True):
                 started = time.perf_counter()
                 try:
                     conn.execute(sql.encode()).fetchall()
@@ -304,6 +308,9 @@ def time_panels(url: str, rounds: int, stop: threading.Event | None = None,
                     seconds[title].append(time.perf_counter() - started)
             if pause:
                 time.sleep(pause)
+    finally:
+        for conn in connections:
+            conn.close()
     return seconds
 
 
@@ -519,7 +526,7 @@ def main() -> int:
         warm_cycles(small, big, args.cycles)
         for db in (small, big):
             db.rows = count(db.url, "select count(*) from raw.users")
-        report_panels(f"panels quiet at {big.rows_label}", time_panels(big.url, args.panel_rounds), "quiet")
+        report_panels(f"panels idle at {big.rows_label}", time_panels(big.url, args.panel_rounds), "no users landing")
         sustained(big, args.minutes, args.interval, args.sustained_batch, panel_pause=1.0)
         cold(big, root)
     row("bench_scale done", f"{(time.monotonic() - started) / 60:.1f} min in all")
