@@ -59,7 +59,7 @@ from userpipe import warehouse  # noqa: E402
 TEMPLATE_USERS = 50_000  # landed by the real pipeline; the rest are SQL copies of them
 USERS_PER_MINUTE = 5_000  # how the prefill spreads landing times (one landing time per 5,000, as one page)
 CLONE_CHUNK = 500_000  # rows per INSERT ... SELECT (one transaction each)
-BYTES_PER_USER = 2_400  # raw.users + incoming_users + their indexes, measured ~2.1 KB per user, with margin
+BYTES_PER_USER = 2_800  # raw.users + incoming_users + indexes: 2.4 KB per user measured at 200k, with margin
 CYCLE_BATCH = 5_000
 RESULT = "BENCH-RESULT "
 ERRORS: dict[str, int] = {}  # panel title -> queries that failed (reported with the panel's figures)

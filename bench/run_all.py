@@ -29,7 +29,7 @@ FULL = [
     ["bench_dbt.py", "--sizes", "10000,100000,1000000"],
     ["bench_check.py", "--users", "1000000", "--cli-runs", "3"],
     ["bench_dashboard.py", "--sizes", "10000,1000000", "--rounds", "20"],
-    ["bench_scale.py", "--full"],  # 10k against 10M: hours on 2 cores, ~20 GB of disk
+    ["bench_scale.py", "--full"],  # 10k against 10M: hours on 2 cores, ~28 GB of disk
 ]
 
 

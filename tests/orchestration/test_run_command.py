@@ -143,6 +143,9 @@ def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, loca
     assert dashboard.startswith("dashboard: http://127.0.0.1:"), result.stdout
     assert len(lines) == 2 and all(" | success | users 5 new of 5 | " in line for line in lines), result.stdout
     assert "next " in lines[0] and "next " not in lines[1]
+    # a cycle takes longer than the cron's second: the first one says it ran past its next tick (the last one,
+    # with no next cycle, does not)
+    assert result.stderr.count("past its next tick") == 1 and "(cron interval 1 s)" in result.stderr, result.stderr
     assert scalar(database_url, "select count(*) from ops.pipeline_runs where status = 'success' "
                                 "and trigger = 'local' and transform_seconds > 0 and check_seconds > 0") == 2
     assert scalar(database_url, "select count(distinct uuid) from raw.users") == 10
