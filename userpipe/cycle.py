@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 100_000  # as `userpipe ingest`: fetched in pages of 5,000 (the API's most per request)
-PAGE_SIZE = 5000
 # dlt must not swallow our SIGINT/SIGTERM in its normalize/load steps: we stop *after* the step instead.
 DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
 # between cycles the loop wakes this often (the live view refreshes its KPIs then)
@@ -66,7 +65,7 @@ class CycleSettings:
     def __post_init__(self) -> None:
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
             raise UserpipeError(
-                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE:,} (pages of {PAGE_SIZE:,}), "
+                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE:,} (pages of 5,000), "
                 f"got {self.batch_size}"
             )
         if self.trigger not in runs.TRIGGERS:
@@ -234,19 +233,11 @@ class CycleRunner:
         from ingestion.pipeline import ingest
         from ingestion.randomuser.settings import BATCH_TIME_LIMIT_SECONDS
 
-        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self._batch_api_url(),
-                        database_url=url, time_limit=self.settings.ingest_time_limit or BATCH_TIME_LIMIT_SECONDS)
+        result = ingest(self.settings.batch_size, nat=self.settings.nat, api_url=self.api_url, database_url=url,
+                        time_limit=self.settings.ingest_time_limit or BATCH_TIME_LIMIT_SECONDS)
         record.users_fetched = result.users_fetched
         record.users_new = result.users_new
         self._load_id = result.load_id
-
-    def _batch_api_url(self) -> str | None:
-        """The API a batch fetches from: the given one; else the long-lived local one for a batch of one page,
-        and for more (None) the local API `ingest` forks for the batch, so that its pages are generated in
-        parallel, not by one thread of this process."""
-        if self.settings.api_url or self.settings.batch_size <= PAGE_SIZE:
-            return self.api_url
-        return None
 
     def _transform(self, record: RunRecord, url: str) -> None:
         from userpipe.transform import TransformError
