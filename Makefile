@@ -47,7 +47,7 @@ chromium: ## Debian's chromium for the dashboard's browser tests (apt-get instal
 screenshot: install chromium ## Regenerate docs/dashboard.png: the page over a freshly loaded test warehouse
 	USERPIPE_DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(BIN)/pytest -q tests/dashboard/test_page.py -k every_panel
 
-bench: install ## Benchmarks: print measured rates and ratios (not tests); BENCH_ARGS=--full for README sizes
+bench: install ## Benchmarks: print measured rates and ratios (not tests); BENCH_ARGS=--full for README sizes (10M users: hours)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 dashboards: install ## Regenerate grafana/dashboards/*.json from grafana/build_dashboard.py

@@ -30,6 +30,13 @@ DATASOURCE = models.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
 RUN_STATUS_COLOURS = {"success": "green", "running": "blue", "failed": "red", "interrupted": "orange",
                       "skipped": "text"}  # userpipe/runs.py STATUSES
 FAILED_CHECK_STATUSES = "('fail', 'error')"  # quality/results.py FAILING_STATUSES
+# One row of the per-minute mart whatever the rate (counting incoming_users' last 60 s read every user of it).
+USERS_LAST_MINUTE = (
+    "select coalesce((\n"
+    "    select users_ingested from marts.ingestion_per_minute\n"
+    "    where minute = date_trunc('minute', now() at time zone 'UTC') - interval '1 minute'\n"
+    "), 0) as users_last_minute"
+)
 
 
 class SqlQuery(cogbuilder.Builder[cogvariants.Dataquery]):
@@ -76,9 +83,9 @@ def _kpi_stats(y: int) -> list[cogbuilder.Builder[models.Panel]]:
     return [
         _stat("Total Users", "select total_users from marts.kpis", _grid(0, y, 6, 4),
               description="Users landed so far (marts.kpis)."),
-        _stat("Users Last Minute", "select users_last_minute from marts.kpis", _grid(6, y, 6, 4),
+        _stat("Users Last Minute", USERS_LAST_MINUTE, _grid(6, y, 6, 4),
               thresholds=_thresholds((None, "orange"), (1, "green")),
-              description="Users created in the minute before the last transform."),
+              description="Users landed in the last full minute (one row of marts.ingestion_per_minute)."),
         _stat("Unique Countries", "select unique_countries from marts.kpis", _grid(12, y, 6, 4),
               description="Distinct countries among all users."),
         _stat("Average Age", "select average_age from marts.kpis", _grid(18, y, 6, 4), decimals=1,
@@ -136,7 +143,9 @@ def _latest_users(y: int) -> table.Panel:
     image = models.DynamicConfigValue(id_val="custom.cellOptions",
                                       value=common_models.TableImageCellOptions(alt="user picture"))
     return (table.Panel().title("Latest Users").datasource(DATASOURCE).grid_pos(_grid(0, y, 16, 12))
-            .description("The 50 most recent users, with their pictures (public.incoming_users).")
+            .description("The 50 most recent users, with their pictures (public.incoming_users, read in the "
+                         "order of its index idx_incoming_users_created_at_user_id: 50 rows, however many "
+                         "users share one landing time).")
             .with_target(SqlQuery(sql)).cell_height(common_models.TableCellHeight.MD)
             .override_by_name("picture", [image, models.DynamicConfigValue(id_val="custom.width", value=64)])
             .override_by_name("created_at", [models.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")]))

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_BATCH_SIZE = 1
-MAX_BATCH_SIZE = 5000
+MAX_BATCH_SIZE = 100_000  # as `userpipe ingest`: fetched in pages of 5,000 (the API's most per request)
 # dlt must not swallow our SIGINT/SIGTERM in its normalize/load steps: we stop *after* the step instead.
 DLT_SIGNALS_ENV = "RUNTIME__INTERCEPT_SIGNALS"
 # between cycles the loop wakes this often (the live view refreshes its KPIs then)
@@ -71,7 +71,8 @@ class CycleSettings:
             raise UserpipeError(f"--full-checks-every must be 0 or more, got {self.full_checks_every}")
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
             raise UserpipeError(
-                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE}, got {self.batch_size}"
+                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE:,} (pages of 5,000), "
+                f"got {self.batch_size}"
             )
         if self.trigger not in runs.TRIGGERS:
             raise UserpipeError(f"unknown trigger {self.trigger!r}; choose from {', '.join(runs.TRIGGERS)}")
@@ -347,14 +348,31 @@ def _wait_until(moment: datetime, stop: StopRequest, on_wait: Callable[[], None]
     return bool(stop)
 
 
-def ingest_time_limit(schedule: Schedule) -> float:
-    """How long a cycle's ingest may take on `schedule`: its share of the interval between the next two ticks."""
+def interval_seconds(schedule: Schedule) -> float:
+    """Seconds between the next two ticks of `schedule`."""
     try:
         first = schedule.next_after()
-        interval = (schedule.next_after(first) - first).total_seconds()
+        return (schedule.next_after(first) - first).total_seconds()
     except ValueError as exc:  # croniter's errors for a schedule that never fires
         raise UserpipeError(f"--cron {schedule.expression!r} never fires: {exc}") from None
-    return round(max(MIN_INGEST_TIME_LIMIT_SECONDS, interval * INGEST_SHARE_OF_INTERVAL), 3)
+
+
+def ingest_time_limit(schedule: Schedule) -> float:
+    """How long a cycle's ingest may take on `schedule`: its share of the interval between the next two ticks."""
+    return round(max(MIN_INGEST_TIME_LIMIT_SECONDS, interval_seconds(schedule) * INGEST_SHARE_OF_INTERVAL), 3)
+
+
+def overrun_notice(record: RunRecord, schedule: Schedule) -> str | None:
+    """A sentence when `record` ran past the tick after its start (that tick was skipped), else None."""
+    if record.ended_at is None:
+        return None
+    next_tick = schedule.next_after(record.started_at)
+    if record.ended_at <= next_tick:
+        return None
+    took = (record.ended_at - record.started_at).total_seconds()
+    return (f"cycle {record.run_id} took {took:.1f} s, past its next tick {next_tick:%H:%M:%S}Z (cron interval "
+            f"{interval_seconds(schedule):g} s): ticks it overran are skipped; a smaller --batch-size or a "
+            "wider --cron fits the interval")
 
 
 def run_cycle(batch_size: int = 10, nat: str | None = None, api_url: str | None = None,

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from randomuser_api import FaultPlan, LocalApi
 from userpipe import runs, status
-from userpipe.cycle import CycleRunner, CycleSettings, run_loop
+from userpipe.cycle import CycleRunner, CycleSettings, overrun_notice, run_loop
 from userpipe.errors import UserpipeError
 from userpipe.live import LiveView
 from userpipe.runs import CycleLock, RunRecord
@@ -39,9 +39,33 @@ def recorded(url: str, run_id: str) -> RunRecord:
 
 
 def test_settings_reject_out_of_range_batch_size() -> None:
-    for size in (0, 5001):
-        with pytest.raises(UserpipeError, match="between 1 and 5000"):
+    for size in (0, 100_001):
+        with pytest.raises(UserpipeError, match="between 1 and 100,000"):
             CycleSettings(batch_size=size)
+    assert CycleSettings(batch_size=100_000).batch_size == 100_000
+
+
+def test_a_cycle_of_more_than_one_page_lands_and_checks_the_whole_batch(database_url: str,
+                                                                       local_api: LocalApi) -> None:
+    with CycleRunner(CycleSettings(batch_size=7_000, api_url=local_api.url)) as runner:
+        record = runner.run_cycle()
+    assert record.status == "success", record.error
+    assert (record.users_fetched, record.users_new) == (7_000, 7_000)
+    assert rows(database_url, "select request_page, count(*) from raw.users group by 1 order by 1") == [
+        (1, 5_000), (2, 2_000)]  # pages of 5,000, as `userpipe ingest`
+    assert rows(database_url, "select count(*) from public.incoming_users") == [(7_000,)]
+
+
+def test_a_cycle_past_its_next_tick_is_said_and_one_within_it_is_not() -> None:
+    schedule = Schedule("*/1 * * * *")
+    started = datetime(2026, 12, 2, 3, 0, 10, tzinfo=UTC)
+    within = RunRecord("local-a", "local", started, "success", ended_at=started + timedelta(seconds=49))
+    past = RunRecord("local-b", "local", started, "success", ended_at=started + timedelta(seconds=75))
+    assert overrun_notice(within, schedule) is None
+    assert overrun_notice(RunRecord("local-c", "local", started), schedule) is None  # still running
+    notice = overrun_notice(past, schedule)
+    assert notice is not None and notice.startswith("cycle local-b took 75.0 s, past its next tick 03:01:00Z")
+    assert "(cron interval 60 s)" in notice and "--batch-size" in notice
 
 
 def test_cycle_is_skipped_while_another_holds_the_lock_or_a_kestra_lease(database_url: str,

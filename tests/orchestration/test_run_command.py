@@ -52,7 +52,8 @@ def run_status(url: str) -> str | None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--once", "--cron", "every minute"], "invalid --cron 'every minute'"),
-    (["--once", "--batch-size", "0"], "--batch-size must be between 1 and 5000"),
+    (["--once", "--batch-size", "0"], "--batch-size must be between 1 and 100,000 (pages of 5,000), got 0"),
+    (["--once", "--batch-size", "100001"], "--batch-size must be between 1 and 100,000 (pages of 5,000), got 100001"),
     (["--once", "--cron", "61 * * * *"], "invalid --cron '61 * * * *': the minute field '61' is not valid"),
     (["--plain", "--max-cycles", "2", "--cron", "0 0 31 2 *"], "invalid --cron '0 0 31 2 *': it never fires"),
     (["--once", "--nat", "US,,GB"], "--nat 'US,,GB' has an empty code"),
@@ -67,7 +68,7 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], message: str, monkeyp
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"batch_size": "5001"}, "--batch-size must be between 1 and 5000"),
+    ({"batch_size": "100001"}, "--batch-size must be between 1 and 100,000"),
     ({"batch_size": "ten"}, "--batch-size must be a whole number"),
     ({"api_url": "ftp://example.com/api"}, "API URL must be an http(s) URL"),
     ({"api_url": "http://"}, "API URL must be an http(s) URL"),
@@ -142,6 +143,9 @@ def test_loop_runs_cycles_plain_then_status_reports_them(database_url: str, loca
     assert dashboard.startswith("dashboard: http://127.0.0.1:"), result.stdout
     assert len(lines) == 2 and all(" | success | users 5 new of 5 | " in line for line in lines), result.stdout
     assert "next " in lines[0] and "next " not in lines[1]
+    # a cycle takes longer than the cron's second: the first one says it ran past its next tick (the last one,
+    # with no next cycle, does not)
+    assert result.stderr.count("past its next tick") == 1 and "(cron interval 1 s)" in result.stderr, result.stderr
     assert scalar(database_url, "select count(*) from ops.pipeline_runs where status = 'success' "
                                 "and trigger = 'local' and transform_seconds > 0 and check_seconds > 0") == 2
     assert scalar(database_url, "select count(distinct uuid) from raw.users") == 10

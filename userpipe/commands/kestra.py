@@ -24,7 +24,7 @@ RunId = Annotated[str, typer.Option("--run-id", metavar="ID", help="The run's id
 def ingest(
     run_id: RunId,
     batch_size: Annotated[str, typer.Option("--batch-size", "-n", metavar="N",
-                                            help="Users to fetch, 1..5000.")] = "10",
+                                            help="Users to fetch, 1..100000 (pages of <= 5000).")] = "10",
     api_url: Annotated[str | None, typer.Option(
         "--api-url", metavar="URL", help="A randomuser-compatible API (default: an in-process local one).")] = None,
     nat: Annotated[str | None, typer.Option("--nat", metavar="CODES", help="Nationalities, e.g. US,GB.")] = None,

@@ -18,7 +18,8 @@ Cron = Annotated[str, typer.Option(
     "--cron", metavar="EXPR", help="When cycles run: 5 cron fields (or 6 with seconds last). A first cycle runs "
     "at start.")]
 BatchSize = Annotated[str, typer.Option(
-    "--batch-size", "-n", metavar="N", help="Users fetched per cycle, 1..5000 (one API page).")]
+    "--batch-size", "-n", metavar="N",
+    help="Users fetched per cycle, 1..100000 (pages of <= 5000, as `userpipe ingest`).")]
 Once = Annotated[bool, typer.Option("--once", help="Run one cycle now and exit (non-zero when it fails).")]
 ApiUrl = Annotated[str | None, typer.Option(
     "--api-url", metavar="URL", help="A randomuser-compatible API, e.g. https://randomuser.me/api/ "
@@ -66,7 +67,7 @@ def run(
     """
     from userpipe import warehouse
     from userpipe.commands.dashboard import parse_port
-    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, ingest_time_limit, run_loop
+    from userpipe.cycle import CycleRunner, CycleSettings, StopRequest, ingest_time_limit, overrun_notice, run_loop
     from userpipe.schedule import Schedule
 
     if max_cycles is not None and max_cycles < 1:
@@ -81,10 +82,16 @@ def run(
     stop = StopRequest()
     with stop.on_signals(), CycleRunner(settings, stop=stop) as runner, _dashboard(runner, port) as dashboard_url:
         view = _view(settings, schedule, runner, plain, dashboard_url)
+
+        def cycle_finished(record: Any, next_at: Any) -> None:
+            view.cycle_finished(record, _kpis(runner), next_at)
+            notice = overrun_notice(record, schedule)
+            if notice and next_at is not None:
+                typer.echo(notice, err=True)
+
         try:
             records = run_loop(
-                runner, schedule,
-                on_cycle=lambda record, next_at: view.cycle_finished(record, _kpis(runner), next_at),
+                runner, schedule, on_cycle=cycle_finished,
                 on_start=view.cycle_started, on_wait=view.waiting, max_cycles=1 if once else max_cycles,
             )
         finally:
@@ -96,12 +103,16 @@ def run(
 
 
 def parse_batch_size(value: str) -> int:
+    from userpipe.cycle import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+
     try:
         size = int(value)
     except ValueError:
-        raise UserpipeError(f"--batch-size must be a whole number between 1 and 5000, got {value!r}") from None
-    if not 1 <= size <= 5000:
-        raise UserpipeError(f"--batch-size must be between 1 and 5000 (one API page), got {size}")
+        raise UserpipeError(f"--batch-size must be a whole number between {MIN_BATCH_SIZE} and "
+                            f"{MAX_BATCH_SIZE:,}, got {value!r}") from None
+    if not MIN_BATCH_SIZE <= size <= MAX_BATCH_SIZE:
+        raise UserpipeError(f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE:,} "
+                            f"(pages of 5,000), got {size}")
     return size
 
 

@@ -15,6 +15,7 @@
             "{{ build_later_landing_chunks(sql) }}",
             "{{ finish_landing_chunks() }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_created_at', 'created_at desc') }}",
+            "{{ ensure_named_index(this, 'idx_incoming_users_created_at_user_id', 'created_at desc, user_id') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_country', 'country') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_gender', 'gender') }}",
             "{{ ensure_named_index(this, 'idx_incoming_users_synced_at', 'synced_at') }}",
