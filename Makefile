@@ -36,8 +36,13 @@ lint: install ## ruff
 typecheck: install ## mypy
 	$(BIN)/mypy
 
-pytest: install chromium ## pytest only
-	$(BIN)/pytest
+pytest: install chromium ## pytest only (the fault suite, which mostly waits on locks and processes, beside the rest)
+	@tmp=$$(mktemp -d); \
+	$(BIN)/pytest tests/faults --basetemp=$$tmp/faults -p no:cacheprovider $(PYTEST_ARGS) > $$tmp/faults.log 2>&1 & faults=$$!; \
+	$(BIN)/pytest --ignore=tests/faults --basetemp=$$tmp/rest $(PYTEST_ARGS); rest=$$?; \
+	wait $$faults; faults_rc=$$?; \
+	echo "==> tests/faults (run beside the rest):"; cat $$tmp/faults.log; rm -rf $$tmp; \
+	test $$rest -eq 0 -a $$faults_rc -eq 0
 
 chromium: ## Debian's chromium for the dashboard's browser tests (apt-get install when missing)
 	@if [ -x $(CHROMIUM) ]; then echo "chromium: using $(CHROMIUM)"; else \
