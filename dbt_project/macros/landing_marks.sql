@@ -228,3 +228,16 @@
     end
     $analyze$
 {% endmacro %}
+
+{#- The rows of the loads listed in `loads` (a table of load_id, first_seq, last_seq; alias `loads`), from
+    stg_randomuser__users: few loads, each an index range of landing_seq (a lateral sub-select kept apart by
+    `offset 0`, so the planner cannot turn it into a scan of raw.users joined to them). -#}
+{% macro rows_of_listed_loads(loads) -%}
+    select staged.* from {{ loads }} as loads
+    cross join lateral (
+        select * from {{ ref('stg_randomuser__users') }} as rows_of_load
+        where rows_of_load.landing_seq between loads.first_seq and loads.last_seq
+            and rows_of_load.dlt_load_id = loads.load_id
+        offset 0
+    ) as staged
+{%- endmacro %}

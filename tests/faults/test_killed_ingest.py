@@ -17,6 +17,17 @@ from userpipe import warehouse
 HOLD_KEY = 731_013  # the advisory lock the test holds to stop the load before its second file
 BATCH = 50_000  # two load files of 25,000 rows (settings.LOAD_FILES)
 ONE_AT_A_TIME = {"LOAD__WORKERS": "1"}  # dlt loads the two files one after the other
+HOLD_SQL = f"""
+create function public.hold_second_copy() returns trigger language plpgsql as $$
+begin
+    if exists (select 1 from raw.users where request_seed = 'killed') then
+        perform pg_advisory_xact_lock({HOLD_KEY});
+    end if;
+    return null;
+end $$;
+create trigger hold_second_copy before insert on raw.users
+    for each statement execute function public.hold_second_copy();"""
+"""Makes every COPY into raw.users after the first of seed `killed` wait on advisory lock HOLD_KEY."""
 
 
 @pytest.fixture
@@ -27,16 +38,7 @@ def held_second_copy(database_url: str) -> Iterator[psycopg.Connection]:
     assert userpipe("transform").returncode == 0
     holder = psycopg.connect(database_url, autocommit=True)
     holder.execute("select pg_advisory_lock(%s)", (HOLD_KEY,))
-    holder.execute(f"""
-        create function public.hold_second_copy() returns trigger language plpgsql as $$
-        begin
-            if exists (select 1 from raw.users where request_seed = 'killed') then
-                perform pg_advisory_xact_lock({HOLD_KEY});
-            end if;
-            return null;
-        end $$;
-        create trigger hold_second_copy before insert on raw.users
-            for each statement execute function public.hold_second_copy();""")
+    holder.execute(HOLD_SQL)
     try:
         yield holder
     finally:

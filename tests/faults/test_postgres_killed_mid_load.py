@@ -12,19 +12,8 @@ import psycopg
 from tests.faults.conftest import INCOMPLETE_ROWS, start_userpipe, userpipe, value, wait_for
 from tests.faults.invariants import assert_consistent, served_uuids
 from tests.faults.processes import alive
-from tests.faults.test_killed_ingest import BATCH, HOLD_KEY, ONE_AT_A_TIME, waiting_on_hold
+from tests.faults.test_killed_ingest import BATCH, HOLD_KEY, HOLD_SQL, ONE_AT_A_TIME, waiting_on_hold
 from userpipe import warehouse
-
-HOLD_SQL = f"""
-create function public.hold_second_copy() returns trigger language plpgsql as $$
-begin
-    if exists (select 1 from raw.users where request_seed = 'killed') then
-        perform pg_advisory_xact_lock({HOLD_KEY});
-    end if;
-    return null;
-end $$;
-create trigger hold_second_copy before insert on raw.users
-    for each statement execute function public.hold_second_copy();"""
 
 
 def test_postgres_killed_mid_load_is_one_line_and_the_next_ingest_lands_the_batch(

@@ -40,17 +40,9 @@ new_rows as (
 
 completed_late as (
 
-    -- Chunk 1 also reads the rows of pending loads that have completed since: few loads, each an index range
-    -- (a lateral sub-select kept apart by `offset 0`, so the planner cannot turn it into a scan of raw.users
-    -- joined to them).
-    select staged.* from staging.landing_pending_loads as pending
-    cross join lateral (
-        select * from {{ ref('stg_randomuser__users') }} as rows_of_load
-        where rows_of_load.landing_seq between pending.first_seq and pending.last_seq
-            and rows_of_load.dlt_load_id = pending.load_id
-        offset 0
-    ) as staged
-    where pending.reading and (select current_chunk from staging.landing_marks) = 1
+    -- Chunk 1 also reads the rows of pending loads that have completed since (few loads, each an index range).
+    {{ rows_of_listed_loads('staging.landing_pending_loads') }}
+    where loads.reading and (select current_chunk from staging.landing_marks) = 1
 
 ),
 

@@ -42,13 +42,7 @@ passed as (
 read_late as (
 
     -- The rows of pending loads incoming_users has read since (few loads, each an index range).
-    select staged.* from staging.landing_read_loads as late
-    cross join lateral (
-        select * from {{ ref('stg_randomuser__users') }} as rows_of_load
-        where rows_of_load.landing_seq between late.first_seq and late.last_seq
-            and rows_of_load.dlt_load_id = late.load_id
-        offset 0
-    ) as staged
+    {{ rows_of_listed_loads('staging.landing_read_loads') }}
 
 ),
 
