@@ -26,9 +26,9 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
+import scratch_databases
 
 from userpipe import warehouse
 
@@ -47,13 +47,7 @@ def timed(label: str, action: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def bench_database(fresh: bool) -> str:
-    server = warehouse.database_url()
-    with psycopg.connect(server, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        if not conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone():
-            conn.execute(f'create database "{DATABASE}"')
-    return urlsplit(server)._replace(path=f"/{DATABASE}").geturl()
+    return scratch_databases.create(DATABASE, fresh=fresh)
 
 
 def scalar(url: str, sql: str, params: tuple[Any, ...] = ()) -> Any:

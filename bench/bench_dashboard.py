@@ -21,12 +21,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scratch_databases
 from bench_dbt import RAW_USERS_DDL, fill_existing
 
 from quality import results
@@ -35,22 +35,20 @@ from userpipe.dashboard import definition, start_dashboard
 from userpipe.dashboard.macros import expand
 
 
-def load(admin_url: str, size: int, keep: bool) -> str:
+def load(size: int, keep: bool) -> str:
     name = f"bench_dashboard_{size}"
-    url = urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
-    if exists and keep:
+    url = scratch_databases.create(name, fresh=not keep)
+    if keep:
         with psycopg.connect(url) as conn:
-            row = conn.execute("select count(*) from public.incoming_users").fetchone()
+            kept = conn.execute("select to_regclass('public.incoming_users') is not null").fetchone()
+            row = conn.execute("select count(*) from public.incoming_users").fetchone() if kept and kept[0] \
+                else None
         if row and row[0] == size:
             print(f"{size:>10,} users: reusing database {name}", flush=True)
             return url
     from userpipe.transform import Transformer
 
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+    url = scratch_databases.create(name)
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         conn.execute(RAW_USERS_DDL)
@@ -120,14 +118,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the databases (and reuse a kept one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
     print(f"dashboard refresh: GET /api/query (every panel query, JSON); {load_text()}", flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
-        url = load(admin_url, size, args.keep)
+        url = load(size, args.keep)
         bench(url, size, args.rounds)
         if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "bench_dashboard_{size}" with (force)')
+            scratch_databases.drop(f"bench_dashboard_{size}")
 
 
 if __name__ == "__main__":

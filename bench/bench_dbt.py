@@ -18,10 +18,10 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import orjson
 import psycopg
+import scratch_databases
 
 from randomuser_api import MAX_RESULTS, build_response
 from userpipe import warehouse
@@ -102,12 +102,9 @@ def fill_existing(conn: psycopg.Connection, size: int) -> None:
     conn.execute("analyze raw.users")
 
 
-def bench_size(admin_url: str, size: int, batch: int) -> dict[str, object]:
+def bench_size(size: int, batch: int) -> dict[str, object]:
     name = f"bench_dbt_{size}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    url = urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+    url = scratch_databases.create(name)
     with psycopg.connect(url) as conn:
         conn.execute(RAW_USERS_DDL)
         started = time.perf_counter()
@@ -123,8 +120,7 @@ def bench_size(admin_url: str, size: int, batch: int) -> dict[str, object]:
         added.append(transformer.build())
     with psycopg.connect(url) as conn:
         users = conn.execute("select count(*) from public.incoming_users").fetchone()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    scratch_databases.drop(name)
     return {"size": size, "fill": fill_seconds, "first": first, "idle": idle, "added": added,
             "users": users[0] if users else None}
 
@@ -181,12 +177,12 @@ def measured_build(transformer: Transformer, url: str) -> dict[str, float]:
             **{key: after[key] - before[key] for key in after}}
 
 
-def scale(admin_url: str, backlogs: list[int], rounds: int, batch: int) -> None:
+def scale(backlogs: list[int], rounds: int, batch: int) -> None:
     """Backlog builds on one database (10k built, then each backlog landed and built by one build), and after
     each, warm `batch`-user cycles interleaved with the same cycle on a 10k database on the same server."""
     urls = {}
     for name in ("small", "large"):
-        urls[name] = fresh_database(admin_url, f"bench_dbt_scale_{name}")
+        urls[name] = scratch_databases.create(f"bench_dbt_scale_{name}")
         with psycopg.connect(urls[name]) as conn:
             conn.execute(RAW_USERS_DDL)
             fill_existing(conn, 10_000)
@@ -227,7 +223,7 @@ def scale(admin_url: str, backlogs: list[int], rounds: int, batch: int) -> None:
         print(f"  warm {batch:,}-user cycle, median of {rounds} interleaved: " + "; ".join(summary)
               + f"; ratio {ratio:.2f}; load {min(loads):.1f}-{max(loads):.1f}", flush=True)
     for name in urls:
-        drop_database(admin_url, f"bench_dbt_scale_{name}")
+        scratch_databases.drop(f"bench_dbt_scale_{name}")
 
 
 KEY_TABLES = {
@@ -236,11 +232,11 @@ KEY_TABLES = {
 }
 
 
-def key_cost(admin_url: str, size: int, batch: int, rounds: int) -> None:
+def key_cost(size: int, batch: int, rounds: int) -> None:
     """What the key type costs a cycle: `batch` rows inserted into a `size`-row table with only a btree primary
     key, random uuid text vs an increasing bigint, right after a checkpoint (as every cycle after one) and again
     (pages already written since): seconds and WAL per batch, and the index's size."""
-    url = fresh_database(admin_url, "bench_dbt_keys")
+    url = scratch_databases.create("bench_dbt_keys")
     print(f"key cost: {batch:,} rows inserted into {size:,} (median of {rounds}; after a checkpoint / again)")
     with psycopg.connect(url, autocommit=True) as conn:
         for label, key in KEY_TABLES.items():
@@ -270,24 +266,12 @@ def key_cost(admin_url: str, size: int, batch: int, rounds: int) -> None:
                 f"{phase} {statistics.median(values[0::2]) * 1000:.0f} ms, "
                 f"{statistics.median(values[1::2]) / 2**20:.1f} MiB WAL" for phase, values in figures.items())
             print(f"  {label}: index {index}; {shown}; load {os.getloadavg()[0]:.1f}", flush=True)
-    drop_database(admin_url, "bench_dbt_keys")
+    scratch_databases.drop("bench_dbt_keys")
 
 
 def users_held(url: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute("select count(*) from public.incoming_users").fetchone()[0])  # type: ignore[index]
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    drop_database(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def main() -> None:
@@ -302,17 +286,16 @@ def main() -> None:
                         help="instead: what the key type costs a batch inserted into a table of this many rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
     if args.key_cost:
-        key_cost(admin_url, args.key_cost, args.batch, args.rounds)
+        key_cost(args.key_cost, args.batch, args.rounds)
         return
     if args.backlogs:
-        scale(admin_url, [int(s) for s in args.backlogs.split(",")], args.rounds, args.batch)
+        scale([int(s) for s in args.backlogs.split(",")], args.rounds, args.batch)
         return
     print(f"dbt build after adding {args.batch} users (seconds; one Transformer per size, manifest reused)")
     print(f"{'existing':>10} {'fill':>7} {'first build':>12} {'no new users':>13} {'+batch #1':>10} {'+batch #2':>10}")
     for size in (int(s) for s in args.sizes.split(",")):
-        row = bench_size(admin_url, size, args.batch)
+        row = bench_size(size, args.batch)
         added: list[TransformResult] = row["added"]  # type: ignore[assignment]
         first: TransformResult = row["first"]  # type: ignore[assignment]
         idle: TransformResult = row["idle"]  # type: ignore[assignment]

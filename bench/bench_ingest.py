@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import requests
+import scratch_databases
 
 from ingestion.pipeline import IngestResult, ingest
 from ingestion.randomuser.helpers import BatchPlan
@@ -125,15 +126,12 @@ def bench_api(api_url: str, queries: list[dict[str, str]], keep: bool) -> tuple[
 
 
 @contextlib.contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
+def scratch_database() -> Iterator[str]:
     name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
     try:
-        yield urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+        yield scratch_databases.create(name)
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        scratch_databases.drop(name)
 
 
 def bench_ingest(users: int, seed: str, api_url: str | None, database_url: str) -> tuple[Measure, IngestResult]:
@@ -183,25 +181,25 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _admin_url() -> str:
+def _server_url() -> str:
     return urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
 
 
-def ingest_then_copy(users: int, seed: str, bodies_file: str | None, admin: str) -> tuple[Measure, Measure]:
+def ingest_then_copy(users: int, seed: str, bodies_file: str | None) -> tuple[Measure, Measure]:
     """One round in a fresh process: ingest into a scratch database (from a replay API serving the bodies
     pickled in `bodies_file`, else from a LocalApi as `userpipe ingest` does), then COPY the same rows there.
     A fresh process per round: rounds share no heap, and the bench's own (the API's data, the bodies) would
     otherwise slow the forks of ingest's workers and its garbage collections."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_round, users, seed, bodies_file, admin).result()
+        return pool.submit(_round, users, seed, bodies_file).result()
 
 
-def _round(users: int, seed: str, bodies_file: str | None, admin: str) -> tuple[Measure, Measure]:
+def _round(users: int, seed: str, bodies_file: str | None) -> tuple[Measure, Measure]:
     with contextlib.ExitStack() as stack:
         api_url = None
         if bodies_file:
             api_url = stack.enter_context(ReplayApi(pickle.loads(Path(bodies_file).read_bytes()))).url
-        database = stack.enter_context(scratch_database(admin))
+        database = stack.enter_context(scratch_database())
         ingested, result = bench_ingest(users, seed, api_url, database)
         if result.load_id is None:
             raise SystemExit("ingest loaded nothing")
@@ -228,21 +226,20 @@ def main() -> None:
     args = parser.parse_args()
     build_response({"results": "1"})  # load the generator's data files once
     queries = page_queries(args.users, args.seed)
-    admin = _admin_url()
     print(f"ingest benchmark: {args.users:,} users, seed {args.seed}, {len(queries)} page(s), {args.rounds} round(s), "
-          f"{os.cpu_count()} CPU(s), server {warehouse.redact(admin)}")
+          f"{os.cpu_count()} CPU(s), server {warehouse.redact(_server_url())}")
     with LocalApi() as api:
         api_rounds = [bench_api(api.url, queries, keep=round_ == 0) for round_ in range(args.rounds)]
     bodies = api_rounds[0][1]
     best_api = max((m for m, _ in api_rounds), key=lambda m: m.rate)
     print(f"  {'local API (LocalApi, HTTP GET, no parsing)':<58} {best_api.rate:>10,.0f} users/s"
           f"  ({best_api.seconds:.2f} s)")
-    live = [ingest_then_copy(args.users, args.seed, None, admin) for _ in range(args.rounds)]
+    live = [ingest_then_copy(args.users, args.seed, None) for _ in range(args.rounds)]
     report("(a) ingest from LocalApi, generating (as userpipe ingest)", live)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
         bodies_file = Path(folder) / "bodies.pickle"
         bodies_file.write_bytes(pickle.dumps(bodies))
-        replayed = [ingest_then_copy(args.users, args.seed, str(bodies_file), admin) for _ in range(args.rounds)]
+        replayed = [ingest_then_copy(args.users, args.seed, str(bodies_file)) for _ in range(args.rounds)]
     report("(b) ingest from a replay API (pages pre-rendered)", replayed)
     print(f"target: ratio >= {TARGET_RATIO} with the API off the clock (b)")
 

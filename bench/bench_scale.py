@@ -47,12 +47,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import scratch_databases  # noqa: E402  (bench/, beside this file)
 
 from userpipe import warehouse  # noqa: E402
 
@@ -424,18 +425,6 @@ def cold(big: Database, root: Path) -> None:
 
 # -- main ------------------------------------------------------------------------------------------------------
 
-def create_database(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-
-
 def disk_is_short(big: int, backlogs: list[int], minutes: float, batch: int, interval: float) -> bool:
     """Say the free space and the estimate in one line; True when short."""
     sustained_users = minutes * 60 / interval * batch
@@ -452,9 +441,9 @@ def disk_is_short(big: int, backlogs: list[int], minutes: float, batch: int, int
 
 
 @contextmanager
-def databases(admin_url: str, root: Path, keep: bool) -> Iterator[tuple[Database, Database]]:
-    small = Database("small", create_database(admin_url, "bench_scale_small"), root / "small")
-    big = Database("big", create_database(admin_url, "bench_scale_big"), root / "big")
+def databases(root: Path, keep: bool) -> Iterator[tuple[Database, Database]]:
+    small = Database("small", scratch_databases.create("bench_scale_small"), root / "small")
+    big = Database("big", scratch_databases.create("bench_scale_big"), root / "big")
     try:
         small.start()
         big.start()
@@ -464,7 +453,7 @@ def databases(admin_url: str, root: Path, keep: bool) -> Iterator[tuple[Database
         big.stop()
         if not keep:
             for name in ("bench_scale_small", "bench_scale_big"):
-                drop_database(admin_url, name)
+                scratch_databases.drop(name)
             shutil.rmtree(root, ignore_errors=True)
 
 
@@ -503,10 +492,9 @@ def main() -> int:
           f"{', '.join(f'{b:,}' for b in backlogs)}), {os.cpu_count()} cores, {load_text()} (1/5 min)", flush=True)
     if disk_is_short(args.big, backlogs, args.minutes, args.sustained_batch, args.interval):
         return 1
-    admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
     root = warehouse.home() / "bench-scale" / tag
     print(f"{'phase':<34} {'figure':<62} {'target':<26} load 1/5 min", flush=True)
-    with databases(admin_url, root, args.keep) as (small, big):
+    with databases(root, args.keep) as (small, big):
         for db, size in ((small, args.small), (big, args.big)):  # landed 5,000 a minute, ending before now
             db.history_start = datetime.now(UTC) - timedelta(minutes=size // USERS_PER_MINUTE + 10)
         for db, size in ((small, args.small), (big, first_part)):

@@ -27,9 +27,9 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
+import scratch_databases
 
 from ingestion.pipeline import ingest
 from randomuser_api.stream import LocalStream, stream_user
@@ -167,11 +167,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     seconds = 60.0 if args.full else args.seconds
-    admin_url = urlsplit(warehouse.database_url())._replace(path="/postgres").geturl()
     name = f"bench_stream_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+    url = scratch_databases.create(name)
     home = warehouse.home() / "bench-stream"
     try:
         ingest(1000, seed="bench-base", database_url=url)
@@ -197,8 +194,7 @@ def main() -> None:
             best = rate
         print(f"highest rate measured with p95 < 1 s: {best:g} users/s" if best else "no rate had p95 < 1 s")
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        scratch_databases.drop(name)
 
 
 if __name__ == "__main__":
