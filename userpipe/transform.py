@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from userpipe import warehouse
+from userpipe.dbt_sessions import kept_sessions
 from userpipe.errors import UserpipeError
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,8 @@ class Transformer:
             manifest = self._manifest_for_run()
             started = time.perf_counter()
             log.info("dbt %s %s", command, " ".join(args))
-            outcome = dbtRunner(manifest=manifest).invoke([*command.split(), *self._common_args(), *args])
+            with kept_sessions():
+                outcome = dbtRunner(manifest=manifest).invoke([*command.split(), *self._common_args(), *args])
             seconds = time.perf_counter() - started
         nodes = _node_results(outcome.result)
         if outcome.exception is not None and not nodes:
