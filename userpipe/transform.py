@@ -124,6 +124,7 @@ class Transformer:
         self._manifest: Any = None
         self._fingerprint: str | None = None
         self.manifest_source: str | None = None  # how the manifest in use was had: "parsed" or "saved"
+        self._manifest_written: Any = None  # the manifest target/manifest.json was last written from
 
     def build(
         self,
@@ -172,8 +173,15 @@ class Transformer:
             manifest = self._manifest_for_run()
             started = time.perf_counter()
             log.info("dbt %s %s", command, " ".join(args))
+            written = manifest is self._manifest_written
+            artifacts = ["--no-write-json"] if written else []
             with kept_sessions():
-                outcome = dbtRunner(manifest=manifest).invoke([*command.split(), *self._common_args(), *args])
+                outcome = dbtRunner(manifest=manifest).invoke(
+                    [*command.split(), *self._common_args(), *artifacts, *args])
+            if written:
+                self._write_results(command, outcome.result)
+            elif (self.target_dir / "manifest.json").exists():
+                self._manifest_written = manifest
             seconds = time.perf_counter() - started
         nodes = _node_results(outcome.result)
         if outcome.exception is not None and not nodes:
@@ -181,6 +189,18 @@ class Transformer:
         result = TransformResult(command=command, success=outcome.success, seconds=seconds, nodes=nodes)
         log.info("%s", result.summary())
         return result
+
+    def _write_results(self, command: str, result: Any) -> None:
+        """What dbt writes after a command but manifest.json (the same manifest, already written): its results,
+        run_results.json (sources.json for source freshness). dbt writes the 0.8 MB manifest.json after every
+        command; once per manifest is enough."""
+        if not hasattr(result, "write"):
+            return
+        name = "sources.json" if command == "source freshness" else "run_results.json"
+        try:
+            result.write(str(self.target_dir / name))
+        except Exception as exc:  # an artifact for people reading target/: the run's outcome stands without it
+            log.info("could not write %s (%s)", name, exc)
 
     def _use_database(self) -> None:
         """Point profiles.yml at the database in use (USERPIPE_PG_*); one-line error if it is down or empty."""

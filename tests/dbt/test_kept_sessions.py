@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import psycopg2
 import psycopg2.extensions
 import pytest
@@ -14,47 +13,7 @@ from tests.dbt.conftest import query
 from userpipe.dbt_sessions import _reset
 from userpipe.transform import PROFILES_DIR, Transformer
 
-PROJECT = """
-name: probe
-version: "1.0.0"
-config-version: 2
-profile: userpipe
-flags:
-  send_anonymous_usage_stats: false
-  version_check: false
-models:
-  probe:
-    +materialized: table
-"""
-# a node that leaves session state behind: a setting, a temporary table, a session advisory lock
-LEAVES_STATE = """
-{{ config(pre_hook=["set statement_timeout = '4321s'", "create temporary table leftover as select 1 as x",
-                    "select pg_advisory_lock(4321)"]) }}
-select pg_backend_pid() as pid
-"""
-# the next node on the same thread: what it sees of the session
-SEES_SESSION = """
--- depends_on: {{ ref('leaves_state') }}
-select pg_backend_pid() as pid, current_setting('statement_timeout') as statement_timeout,
-    to_regclass('pg_temp.leftover') is null as no_leftover,
-    not exists (select 1 from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as no_lock
-"""
-
-
 CREDENTIALS = {"database": "x", "schema": "public", "host": "h", "user": "u", "password": "", "port": 5432}
-
-
-@pytest.fixture
-def probe_project(dbt_database: str, tmp_path: Path) -> Path:
-    """A two-model project over the module's database (the Transformer needs raw.users to exist)."""
-    with psycopg.connect(dbt_database) as conn:
-        conn.execute("create schema if not exists raw; create table if not exists raw.users (uuid text)")
-    project = tmp_path / "probe"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(PROJECT)
-    (project / "models" / "leaves_state.sql").write_text(LEAVES_STATE)
-    (project / "models" / "sees_session.sql").write_text(SEES_SESSION)
-    return project
 
 
 def test_nodes_of_a_command_share_one_session_each_found_fresh(
