@@ -256,3 +256,20 @@ def test_a_pending_load_taken_back_is_forgotten(started: str, transformer: Trans
 
     assert query(url, "select load_id from staging.landing_pending_loads") == []
     assert_marts_add_up(url, 30)
+
+
+def test_a_build_puts_back_what_the_start_hooks_ensure(started: str, transformer: Transformer) -> None:
+    """The start hooks check the catalog and do their work only when it is missing: a dropped index of raw.users
+    (landing_seq's, fetched_at's) is there again after the next build, which still builds new users."""
+    url = started
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop index raw.users_landing_seq_idx")
+        conn.execute("drop index raw.users_fetched_at_idx")
+    with psycopg.connect(url) as conn:
+        insert_users(conn, "mark-start-hooks", 3)
+        complete_load(conn, "mark-start-hooks")
+    assert transformer.build().success
+    indexes = {row[0] for row in query(url, "select indexname from pg_indexes where schemaname = 'raw'"
+                                            " and tablename = 'users'")}
+    assert {"users_landing_seq_idx", "users_fetched_at_idx"} <= indexes
+    assert held_users(url) == 33
