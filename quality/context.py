@@ -50,6 +50,7 @@ class GxProject:
     lock: threading.Lock = field(default_factory=threading.Lock)  # a GX context serves one run at a time
     keep_runs: int = KEEP_RUNS
     site: Any = None  # the docs' SiteBuilder, made once: each new one compiles GX's page templates anew (~0.7 s)
+    pending_docs: list[tuple[list[Any], list[Any]]] = field(default_factory=list)  # (validated, rendered) to write
 
     @property
     def docs_index(self) -> Path:
@@ -120,6 +121,14 @@ def _site_config(docs_dir: Path) -> dict[str, Any]:
 def _expectation(gx: Any, check: Check) -> Any:
     expectation_class = getattr(gx.expectations, check.expectation)
     return expectation_class(**check.kwargs, meta={"check": check.name}, notes=check.notes)
+
+
+def build_pending_docs(project: GxProject) -> None:
+    """Write the docs of every validation left pending, in one build (the index once, however many wait)."""
+    pending, project.pending_docs = project.pending_docs, []
+    validated = [key for keys, _ in pending for key in keys]
+    rendered = list({key.to_tuple(): key for _, keys in pending for key in keys}.values())  # each page once
+    build_docs(project, validated, rendered)
 
 
 def build_docs(project: GxProject, validated: list[Any], rendered: list[Any]) -> None:

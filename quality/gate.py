@@ -150,22 +150,37 @@ def docs_dir() -> Path:
 
 
 def gx_results(
-    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime, docs: Path
+    batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime, docs: Path,
+    docs_later: bool = False,
 ) -> tuple[list[CheckResult], Path | None]:
-    """The GX suites on `batch` as CheckResults, data docs written to `docs` (in this process, or the worker's)."""
+    """The GX suites on `batch` as CheckResults, data docs written to `docs` (in this process, or the worker's).
+    `docs_later`: the pages are left for `render_pending_docs` (the GX worker renders them after answering)."""
     from quality.context import gx_project
 
     try:
         project = gx_project(docs)
         with project.lock:
-            return _validate(project, batch, run_id, expected_rows, checked_at), project.docs_index
+            return _validate(project, batch, run_id, expected_rows, checked_at, docs_later), project.docs_index
     except Exception as exc:  # an unexpected GX failure must be recorded, not lose the dbt results
         log.exception("Great Expectations run failed")
         return [CheckResult("gx.checkpoint", "gx", ERROR, observed_value=_short(f"{type(exc).__name__}: {exc}"))], None
 
 
+def render_pending_docs(docs: Path) -> None:
+    """Write the data docs pages of the validations `gx_results(..., docs_later=True)` left pending."""
+    from quality.context import build_pending_docs, gx_project
+
+    try:
+        project = gx_project(docs)
+        with project.lock:
+            build_pending_docs(project)
+    except Exception:  # the results are stored already: those runs' pages are missing, later runs render
+        log.exception("Great Expectations data docs failed")
+
+
 def _validate(
-    project: GxProject, batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime
+    project: GxProject, batch: batches.Batch, run_id: str, expected_rows: int | None, checked_at: datetime,
+    docs_later: bool = False,
 ) -> list[CheckResult]:
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -197,7 +212,10 @@ def _validate(
             rendered += [identifier, ExpectationSuiteIdentifier(name=suite_name)]
             found += sorted((_gx_result(suite_name, r, parameters) for r in suite_result.results),
                             key=lambda result: CHECK_ORDER.get(result.check_name, len(CHECK_ORDER)))
-    build_docs(project, validated, rendered)
+    if docs_later:
+        project.pending_docs.append((validated, rendered))
+    else:
+        build_docs(project, validated, rendered)
     return found
 
 

@@ -3,11 +3,13 @@
 Importing great_expectations and building its project takes ~2-3 s of one core. The worker starts that at
 once, when the caller starts, so it runs on the other core while the first cycle ingests and builds with dbt;
 the first cycle's check then finds GX ready. The worker keeps its GX project (and data docs site builder)
-across cycles, as the caller's own process did. It ignores SIGINT (the caller decides when to stop), is
-killed by `close()` (a check's results, data docs included, are complete when `validate` returns; a warm-up
-still importing GX must not hold up the caller's exit), exits within a second once its caller is gone (a
-watchdog thread: PR_SET_PDEATHSIG would fire when the *thread* that started it ends), and a worker that died
-is replaced at the next check.
+across cycles, as the caller's own process did. `validate` answers with a check's results as soon as the suites
+ran; the worker writes that check's data docs pages after answering (the index lists the last 100 runs: up to
+~1-2 s of a core on a busy machine), while the cycle goes on, and the next check waits for them. It ignores
+SIGINT (the caller decides when to stop), is killed by `close()` once the last docs are written (at most
+DOCS_WAIT_SECONDS; a warm-up still importing GX must not hold up the caller's exit), exits within a second once
+its caller is gone (a watchdog thread: PR_SET_PDEATHSIG would fire when the *thread* that started it ends), and
+a worker that died is replaced at the next check.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATCHDOG_SECONDS = 0.5  # how often the worker looks for its caller
+DOCS_WAIT_SECONDS = 30.0  # how long close() lets the worker finish the data docs of the last check
 
 
 class GxWorker:
@@ -41,6 +44,7 @@ class GxWorker:
         self.docs_dir = docs_dir
         self._pool: ProcessPoolExecutor | None = None
         self._warm_up: Future[None] | None = None
+        self._docs: Future[None] | None = None  # the data docs of the last check, written after it answered
         self._lock = threading.Lock()  # one check at a time, as a GX context serves one run at a time
 
     def __enter__(self) -> GxWorker:
@@ -59,24 +63,48 @@ class GxWorker:
 
     def validate(self, batch: Batch, run_id: str, expected_rows: int | None,
                  checked_at: datetime) -> tuple[list[CheckResult], Path | None]:
-        """The GX results of `batch` (and the data docs index), as quality.gate computes them in-process."""
-        from quality.gate import gx_results
+        """The GX results of `batch` (and the data docs index), as quality.gate computes them in-process; the
+        docs pages are written by the worker after it answered (`wait_for_docs`), the next check queued behind."""
+        from quality.gate import gx_results, render_pending_docs
 
         with self._lock:
             self.start()
             assert self._pool is not None
             try:
-                return self._pool.submit(gx_results, batch, run_id, expected_rows, checked_at,
-                                         self.docs_dir).result()
+                found = self._pool.submit(gx_results, batch, run_id, expected_rows, checked_at, self.docs_dir,
+                                          docs_later=True).result()
+                self._docs = self._pool.submit(render_pending_docs, self.docs_dir)
+                return found
             except BrokenProcessPool as exc:  # the worker died (killed, out of memory): record it, start anew
                 log.warning("the GX worker died: %s", exc)
-                self.close()
+                self._close()
                 died = CheckResult("gx.checkpoint", "gx", ERROR, observed_value=f"the GX worker process died: {exc}")
                 return [died], None
 
+    def wait_for_docs(self, timeout: float = DOCS_WAIT_SECONDS) -> bool:
+        """Wait until the data docs of the checks so far are written (True), at most `timeout` seconds."""
+        docs = self._docs
+        if docs is None:
+            return True
+        try:
+            docs.result(timeout=timeout)
+        except TimeoutError:
+            return False
+        except BrokenProcessPool:  # the worker died: the next check replaces it and records it
+            pass
+        return True
+
     def close(self) -> None:
-        """Kill the worker (it holds nothing that is not written yet) and let its pool wind down."""
-        pool, self._pool, self._warm_up = self._pool, None, None
+        """Let the worker finish the data docs it is writing (at most DOCS_WAIT_SECONDS), then kill it (it holds
+        nothing else that is not written yet) and let its pool wind down."""
+        try:
+            if self._docs is not None and not self.wait_for_docs():
+                log.warning("the GX data docs took over %s s: stopped before they were written", DOCS_WAIT_SECONDS)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        pool, self._pool, self._warm_up, self._docs = self._pool, None, None, None
         if pool is not None:
             for process in list(pool._processes.values()):
                 process.kill()

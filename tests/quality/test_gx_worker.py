@@ -1,5 +1,6 @@
-"""The GX worker process: it gives the results the in-process gate gives, a dead worker is recorded as a
-`gx.checkpoint` error and replaced at the next check, and it does not outlive its caller."""
+"""The GX worker process: it gives the results the in-process gate gives, answers before it writes the data docs
+(and writes them before it is closed), a dead worker is recorded as a `gx.checkpoint` error and replaced at the
+next check, and it does not outlive its caller."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
@@ -64,6 +67,51 @@ def test_the_worker_validates_as_the_gate_does_and_a_dead_one_is_recorded_then_r
         assert [(r.check_name, r.status) for r in died] == [("gx.checkpoint", "error")]
         again, _ = worker.validate(batch, "worker-again", landed.users_new, at)  # a new worker
         assert again == here
+
+
+def test_the_worker_answers_before_it_writes_the_data_docs_and_writes_them_before_it_is_closed(
+        module_warehouse: Warehouse, local_api: LocalApi, tmp_path: Path) -> None:
+    landed = module_warehouse.land(local_api.url, "gx-worker-docs", size=15)
+    module_warehouse.build()
+    with psycopg.connect(module_warehouse.url, autocommit=True) as conn:
+        batch = batches.read_batch(conn, landed.load_id)
+    docs = tmp_path / "gx_docs"
+    docs.mkdir()
+    os.mkfifo(docs / "index.html")  # writing the index waits until this test reads it
+    worker = GxWorker(docs)
+    answered: list[object] = []
+    asking = threading.Thread(
+        target=lambda: answered.append(worker.validate(batch, "docs-later", landed.users_new, datetime.now(UTC))),
+        daemon=True)
+    try:
+        asking.start()
+        asking.join(timeout=120)
+        assert answered, "validate waited for the data docs to be written"
+        [(results, index)] = answered
+        assert index == docs / "index.html" and results and not worker.wait_for_docs(timeout=0.5)
+        with open(docs / "index.html") as fifo:  # the worker writes the index now: the new run is listed
+            assert "validations/incoming_users_batch/docs-later/" in fifo.read()
+        assert worker.wait_for_docs(timeout=120)
+
+        (docs / "index.html").unlink()
+        os.mkfifo(docs / "index.html")
+        worker.validate(batch, "docs-at-close", landed.users_new, datetime.now(UTC))
+        read: list[str] = []
+
+        def read_index() -> None:
+            with open(docs / "index.html") as fifo:
+                read.append(fifo.read())
+
+        reader = threading.Thread(target=read_index, daemon=True)
+        reader.start()
+        worker.close()  # waits for the docs of that last check
+        reader.join(timeout=60)
+        assert read and "validations/incoming_users_batch/docs-at-close/" in read[0]
+    finally:
+        if asking.is_alive() or not answered:  # free a worker stuck on the index, then stop it
+            with open(docs / "index.html", "rb") as fifo:
+                fifo.read()
+        worker.close()
 
 
 def test_the_worker_dies_with_its_caller(module_warehouse: Warehouse) -> None:
