@@ -4,8 +4,8 @@ Importing great_expectations and building its project takes ~2-3 s of one core. 
 once, when the caller starts, so it runs on the other core while the first cycle ingests and builds with dbt;
 the first cycle's check then finds GX ready. The worker keeps its GX project (and data docs site builder)
 across cycles, as the caller's own process did. `validate` answers with a check's results as soon as the suites
-ran; the worker writes that check's data docs pages after answering (the index lists the last 100 runs: up to
-~1-2 s of a core on a busy machine), while the cycle goes on, and the next check waits for them. It ignores
+ran; the worker writes that check's data docs pages after answering (the index lists the last 100 runs: 1-2 s
+with 50-100 listed at load 5-8), while the cycle goes on, and the next check waits for them. It ignores
 SIGINT (the caller decides when to stop), is killed by `close()` once the last docs are written (at most
 DOCS_WAIT_SECONDS; a warm-up still importing GX must not hold up the caller's exit), exits within a second once
 its caller is gone (a watchdog thread: PR_SET_PDEATHSIG would fire when the *thread* that started it ends), and
