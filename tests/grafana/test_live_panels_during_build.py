@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,30 @@ def test_a_view_whose_columns_changed_is_made_again_with_its_grant(built: tuple[
     with reader(url) as conn:
         cursor = conn.execute("select * from marts.kpis_live")
         assert [column.name for column in cursor.description or []][:2] == ["total_users", "users_last_minute"]
+
+
+def test_users_per_second_counts_built_and_pending_users_per_second(built: tuple[str, Any]) -> None:
+    """ingestion_per_second_live agrees, second by second, with counting incoming_users_live (built users in
+    the mart, plus users landed after the build), and the panel shows those of its last 5 minutes."""
+    url, transformer = built
+    now = datetime.now(UTC).replace(microsecond=0)
+    land(url, [user() for _ in range(4)], fetched_at=now - timedelta(seconds=20))
+    assert transformer.build().success
+    land(url, [user() for _ in range(5)], fetched_at=now - timedelta(seconds=20))  # pending, same second
+    land(url, [user() for _ in range(2)], fetched_at=now - timedelta(seconds=10, milliseconds=500))
+    land(url, [user() for _ in range(3)], fetched_at=now - timedelta(minutes=10))  # outside the 5 minutes
+    with psycopg.connect(url) as conn:
+        expected = conn.execute("select date_trunc('second', created_at), count(*) from marts.incoming_users_live"
+                                " group by 1 order by 1").fetchall()
+        live = conn.execute("select second, users_ingested from marts.ingestion_per_second_live"
+                            " order by 1").fetchall()
+    assert live == expected
+    by_second = dict(live)
+    assert by_second[(now - timedelta(seconds=20)).replace(tzinfo=None)] == 9
+    assert by_second[(now - timedelta(seconds=11)).replace(tzinfo=None)] == 2
+    (sql,) = [sql for title, sql in live_queries() if title == "Users per Second (last 5 minutes)"]
+    with reader(url) as conn:
+        shown = conn.execute(sql.encode()).fetchall()
+    in_panel = {second: count for second, count in live
+                if second > (datetime.now(UTC) - timedelta(minutes=5)).replace(tzinfo=None)}
+    assert sum(count for _, count in shown) == sum(in_panel.values()) >= 11
