@@ -103,8 +103,8 @@ def test_live_panels_answer_while_a_build_recreates_the_models(built: tuple[str,
             held = read_all(conn, held_errors)  # staging has been rebuilt; incoming_users waits for us
         finally:
             holder.execute(CHAIN_UNLOCK)
-        rounds = 0
-        while build.is_alive() or rounds == 0:
+        rounds, deadline = 0, time.monotonic() + WAIT_SECONDS
+        while (build.is_alive() or rounds == 0) and time.monotonic() < deadline:
             read_all(conn, errors)
             rounds += 1
             build.join(timeout=0.01)
@@ -174,7 +174,7 @@ def test_users_per_second_counts_built_and_pending_users_per_second(built: tuple
         live = conn.execute("select second, users_ingested from marts.ingestion_per_second_live"
                             " order by 1").fetchall()
     assert live == expected
-    by_second = dict(live)
+    by_second: dict[Any, Any] = dict(live)
     assert by_second[(now - timedelta(seconds=20)).replace(tzinfo=None)] == 9
     assert by_second[(now - timedelta(seconds=11)).replace(tzinfo=None)] == 2
     (sql,) = [sql for title, sql in live_queries() if title == "Users per Second (last 5 minutes)"]
