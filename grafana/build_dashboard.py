@@ -237,9 +237,9 @@ def _pipeline_health(y: int) -> list[cogbuilder.Builder[models.Panel]]:
 def _live_stream(y: int) -> list[cogbuilder.Builder[models.Panel]]:
     """`userpipe stream`: users per second, the live total, the stream's lag, the newest users (built or not)."""
     per_second = (
-        "select $__timeGroupAlias(created_at, 1s), count(*) as \"users per second\"\n"
-        "from marts.incoming_users_live\n"
-        "where created_at > (now() at time zone 'UTC') - interval '5 minutes'\n"
+        "select $__timeGroupAlias(second, 1s), sum(users_ingested) as \"users per second\"\n"
+        "from marts.ingestion_per_second_live\n"
+        "where second > (now() at time zone 'UTC') - interval '5 minutes' and $__timeFilter(second)\n"
         "group by 1\n"
         "order by 1"
     )
@@ -256,7 +256,7 @@ def _live_stream(y: int) -> list[cogbuilder.Builder[models.Panel]]:
         (timeseries.Panel().title("Users per Second (last 5 minutes)").datasource(DATASOURCE)
          .grid_pos(_grid(0, y, 12, 8))
          .description("Users landed per second, those not built into incoming_users yet included "
-                      "(marts.incoming_users_live).")
+                      "(marts.ingestion_per_second_live: a row per second).")
          .with_target(SqlQuery(per_second, time_series=True)).unit("short").min(0)
          .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
          .legend(common.VizLegendOptions().show_legend(False)

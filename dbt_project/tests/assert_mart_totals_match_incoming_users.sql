@@ -26,6 +26,9 @@ mart_totals as (
     select 'ingestion_per_minute', coalesce(sum(users_ingested), 0)
     from {{ ref('ingestion_per_minute') }}
     union all
+    select 'ingestion_per_second', coalesce(sum(users_ingested), 0)
+    from {{ ref('ingestion_per_second') }}
+    union all
     select 'kpis', total_users
     from {{ ref('kpis') }}
 

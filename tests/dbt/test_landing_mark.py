@@ -34,6 +34,7 @@ MART_TOTALS = {
     "users_by_age_band": "select sum(user_count) from marts.users_by_age_band",
     "users_by_nationality": "select sum(user_count) from marts.users_by_nationality",
     "ingestion_per_minute": "select sum(users_ingested) from marts.ingestion_per_minute",
+    "ingestion_per_second": "select sum(users_ingested) from marts.ingestion_per_second",
     "kpis": "select total_users from marts.kpis",
 }
 

@@ -45,12 +45,14 @@ MART_TOTAL_QUERIES = {
     "users_by_nationality": "select coalesce(nationality, 'unknown'), count(*), avg(age)"
                             " from public.incoming_users group by 1",
     "ingestion_per_minute": "select date_trunc('minute', created_at), count(*) from public.incoming_users group by 1",
+    "ingestion_per_second": "select date_trunc('second', created_at), count(*) from public.incoming_users group by 1",
 }
 MART_QUERIES = {
     "users_by_country": "select country, user_count from marts.users_by_country",
     "users_by_gender": "select gender, user_count from marts.users_by_gender",
     "users_by_nationality": "select nationality, user_count, average_age from marts.users_by_nationality",
     "ingestion_per_minute": "select minute, users_ingested from marts.ingestion_per_minute",
+    "ingestion_per_second": "select second, users_ingested from marts.ingestion_per_second",
 }
 
 

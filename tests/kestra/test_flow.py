@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import yaml
 
+from ingestion.randomuser.settings import BATCH_TIME_LIMIT_SECONDS
 from randomuser_api import LocalApi
 from tests.fixtures.checks import WHOLE_TABLE_TESTS
 from tests.kestra.flow_runner import (
@@ -24,6 +25,8 @@ from tests.kestra.flow_runner import (
     render_tree,
     run_task,
 )
+from userpipe.cycle import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from userpipe.kestra_steps import DEFAULT_LOCK_WAIT_SECONDS
 from userpipe.schedule import Schedule
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +62,10 @@ def test_flow_identity_trigger_input_and_concurrency(flow: dict[str, Any]) -> No
     assert (trigger["id"], trigger["type"]) == ("realtime_schedule", "io.kestra.plugin.core.trigger.Schedule")
     assert trigger["cron"] == "*/1 * * * *" and Schedule(trigger["cron"])
     [batch_size] = flow["inputs"]
-    assert batch_size == {**batch_size, "id": "batch_size", "type": "INT", "defaults": 10, "min": 1, "max": 5000}
+    # what `userpipe kestra ingest --batch-size` takes (Kestra's IntInput refuses a value below min or above max)
+    assert batch_size == {**batch_size, "id": "batch_size", "type": "INT", "defaults": 10,
+                          "min": MIN_BATCH_SIZE, "max": MAX_BATCH_SIZE}
+    assert MAX_BATCH_SIZE == 100_000
     assert flow["concurrency"]["limit"] == 1 and flow["concurrency"]["behavior"] in ("QUEUE", "CANCEL")
 
 
@@ -84,6 +90,34 @@ def test_tasks_in_order_with_retries_errors_handler_and_project_image(flow: dict
         values = defaults[task["type"]]
         assert values["taskRunner"]["type"] == "io.kestra.plugin.scripts.runner.docker.Docker"
         assert values["containerImage"] and "USERPIPE_DATABASE_URL" in values["env"]
+
+
+def iso_seconds(duration: str) -> int:
+    """Seconds of an ISO-8601 duration of the form Kestra's `timeout` takes here (PT6M, PT1H, PT90S)."""
+    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", duration)
+    assert match and any(match.groups()), duration
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_every_task_has_a_timeout_the_largest_batch_fits_in(flow: dict[str, Any]) -> None:
+    """A hung task must not hold the one execution slot forever; the ingest's bound leaves room for the lock
+    wait and the batch's own page time limit (the largest batch: 20 pages of 5,000)."""
+    timeouts = {task["id"]: iso_seconds(task["timeout"]) for task in flow["tasks"]}
+    assert timeouts["ingest"] > DEFAULT_LOCK_WAIT_SECONDS + BATCH_TIME_LIMIT_SECONDS
+    assert timeouts["dbt_build"] >= 30 * 60 and timeouts["checks"] >= 5 * 60
+
+
+def test_the_ingest_task_lands_the_largest_batch_the_input_allows(flow: dict[str, Any], database_url: str,
+                                                                  local_api: LocalApi, tmp_path: Path) -> None:
+    [batch_input] = flow["inputs"]
+    context = context_for(database_url, local_api.url, "7Lp2QxMaxBatch", batch_size=batch_input["max"])
+    env = base_environment(Path(sys.executable).parent, tmp_path / "home")
+    ingest = run_task(flow, flow["tasks"][0], context, tmp_path / "ingest", env)
+    assert ingest.returncode == 0, f"{ingest.script}\n{ingest.stderr[-3000:]}"
+    assert ingest.outputs["users_fetched"] == ingest.outputs["users_new"] == batch_input["max"]
+    assert query(database_url, "select count(*), count(distinct request_page) from raw.users") == [
+        (batch_input["max"], batch_input["max"] // 5_000)]
 
 
 def test_every_expression_of_the_flow_renders(flow: dict[str, Any]) -> None:
