@@ -130,8 +130,8 @@ def main() -> int:
     args = parser.parse_args()
     trees = [tree.resolve() for tree in (args.tree or [ROOT])]
     url = scratch_databases.create(DATABASE, fresh=args.fresh)
-    fill(url, args.users, {**os.environ, "USERPIPE_DATABASE_URL": url,
-                           "USERPIPE_HOME": tempfile.mkdtemp(prefix="bench-cold-fill-")})
+    with tempfile.TemporaryDirectory(prefix="bench-cold-fill-") as fill_home:
+        fill(url, args.users, {**os.environ, "USERPIPE_DATABASE_URL": url, "USERPIPE_HOME": fill_home})
     print(f"bench_cold: {args.rounds} round(s), trees {', '.join(str(t) for t in trees)}, {os.cpu_count()} cores, "
           f"{load_text()}", flush=True)
     figures: dict[Path, dict[str, list[float]]] = {t: {"cycle": [], "process": [], "check": []} for t in trees}
