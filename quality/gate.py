@@ -8,10 +8,11 @@ Checks only read: a failing check never deletes, moves or hides data. It is reco
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,11 +110,12 @@ def run_checks(
     checked_at = datetime.now(UTC)
     timings: dict[str, float] = {}
     url = database_url or warehouse.database_url()
-    with warehouse.connect(url, autocommit=True) as conn:
+    # first, before this process connects: a fresh process's dbt tests start in a forked child at once
+    dbt_tests = _DbtTests(transformer, url, dbt_outcome, full) if run_dbt_tests else None
+    with _ended_on_error(dbt_tests), warehouse.connect(url, autocommit=True) as conn:
         resolved_load = load_id or batches.latest_load_id(conn)
         batch = batches.read_batch(conn, resolved_load)
         timings["read_batch"] = time.perf_counter() - started
-        dbt_tests = _DbtTests(transformer, url, dbt_outcome, full) if run_dbt_tests else None
         lap = time.perf_counter()
         if gx is not None:
             found_gx, docs_index = gx.validate(batch, run_id, expected_rows, checked_at)
@@ -147,6 +149,17 @@ def run_checks(
 def docs_dir() -> Path:
     """Where the GX data docs site is written: `$USERPIPE_HOME/gx_docs`."""
     return warehouse.home() / DOCS_FOLDER
+
+
+@contextlib.contextmanager
+def _ended_on_error(dbt_tests: _DbtTests | None) -> Iterator[None]:
+    """Stop the dbt tests' child when the check fails before collecting them (e.g. nothing to check)."""
+    try:
+        yield
+    except BaseException:
+        if dbt_tests is not None:
+            dbt_tests.abandon()
+        raise
 
 
 def gx_results(
@@ -306,6 +319,14 @@ class _DbtTests:
                                         observed_value=_short(f"{type(exc).__name__}: {exc}"))]
         finally:
             self._pool.shutdown()
+
+    def abandon(self) -> None:
+        """Kill the child running the dbt tests, if any (their results will not be collected)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for process in list(pool._processes.values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dbt_results(transformer: DbtTester | None, url: str, selection: _Selection) -> list[CheckResult]:

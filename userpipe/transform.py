@@ -5,8 +5,10 @@ once and hands the parsed manifest to every later dbtRunner call, parsing again 
 changed. The parsed manifest is also saved (`$USERPIPE_HOME/dbt/saved_manifest`) under a key made of every
 project file's content, the profile's variables and the dbt and Python versions: a fresh process whose
 project is unchanged loads it (~0.1 s) instead of parsing (~3 s); any change re-parses (dbt's own partial
-parsing then reads only what changed). dbt's target and log folders live in `$USERPIPE_HOME/dbt/`, so
-parallel homes never share them.
+parsing then reads only what changed). A copy is kept in the user's cache folder under that key
+(`$USERPIPE_CACHE_DIR`, default `$XDG_CACHE_HOME/userpipe` or `~/.cache/userpipe`), so a fresh home for the same
+project and database loads it too. dbt's target and log folders live in `$USERPIPE_HOME/dbt/`, so parallel
+homes never share them.
 The connection comes from `warehouse.database_url()` as the USERPIPE_PG_* variables profiles.yml reads.
 dbt is imported inside the methods: importing this module costs nothing.
 """
@@ -19,6 +21,7 @@ import hashlib
 import logging
 import os
 import pickle
+import shutil
 import sys
 import threading
 import time
@@ -38,6 +41,9 @@ PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = REPO_ROOT
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 SAVED_MANIFEST = "saved_manifest"
+CACHE_ENV = "USERPIPE_CACHE_DIR"
+SHARED_MANIFESTS = "dbt_manifests"  # the cache's folder of saved manifests, one file per key
+SHARED_MANIFESTS_KEPT = 8  # the newest ones (by use); older keys are deleted
 # folders of a dbt project that are dbt's output or installed packages, not its source
 NOT_PROJECT_SOURCE = frozenset({"target", "logs", "dbt_packages", "dbt_modules"})
 
@@ -123,7 +129,8 @@ class Transformer:
         self.threads = threads
         self._manifest: Any = None
         self._fingerprint: str | None = None
-        self.manifest_source: str | None = None  # how the manifest in use was had: "parsed" or "saved"
+        # how the manifest in use was had: "parsed", "saved" (this home's) or "cached" (the user's cache)
+        self.manifest_source: str | None = None
         self._manifest_written: Any = None  # the manifest target/manifest.json was last written from
 
     def build(
@@ -218,10 +225,10 @@ class Transformer:
         if self._manifest is not None and fingerprint == self._fingerprint:
             return self._manifest
         started = time.perf_counter()
-        saved = self._load_saved_manifest(fingerprint)
+        saved, source = self._load_saved_manifest(fingerprint)
         if saved is not None:
-            self._manifest, self._fingerprint, self.manifest_source = saved, fingerprint, "saved"
-            log.info("loaded the saved dbt manifest in %.2fs", time.perf_counter() - started)
+            self._manifest, self._fingerprint, self.manifest_source = saved, fingerprint, source
+            log.info("loaded the %s dbt manifest in %.2fs", source, time.perf_counter() - started)
             return saved
         from dbt.cli.main import dbtRunner
 
@@ -238,23 +245,21 @@ class Transformer:
     def saved_manifest_path(self) -> Path:
         return self._state_root() / SAVED_MANIFEST
 
-    def _load_saved_manifest(self, fingerprint: str) -> Any:
-        """The manifest saved under `fingerprint`, or None (none saved, another key, unreadable)."""
-        try:
-            with self.saved_manifest_path.open("rb") as saved:
-                if saved.readline().decode().strip() != fingerprint:
-                    return None
-                fields = pickle.load(saved)  # written by _save_manifest in our own home, under this key
-            from dbt.contracts.graph.manifest import Manifest
-
-            manifest = Manifest(**fields)
-            manifest.build_flat_graph()
-        except FileNotFoundError:
-            return None
-        except Exception as exc:  # a truncated or foreign file: parse instead
-            log.info("saved dbt manifest not usable (%s): parsing", exc)
-            return None
-        return manifest
+    def _load_saved_manifest(self, fingerprint: str) -> tuple[Any, str]:
+        """The manifest saved under `fingerprint` in this home ("saved"), else in the user's cache ("cached",
+        then copied into this home); None when neither holds a usable one."""
+        manifest = _read_manifest(self.saved_manifest_path, fingerprint)
+        if manifest is not None:
+            return manifest, "saved"
+        shared = shared_manifest_path(fingerprint)
+        if shared is None or not _is_own_file(shared):
+            return None, "cached"
+        manifest = _read_manifest(shared, fingerprint)
+        if manifest is not None:
+            with contextlib.suppress(OSError):
+                os.utime(shared)  # in use: kept when the cache is pruned
+                _copy_whole(shared, self.saved_manifest_path)
+        return manifest, "cached"
 
     def _save_manifest(self, fingerprint: str, manifest: Any) -> None:
         """Write `manifest` under `fingerprint` (whole or not at all: a temporary file, then renamed).
@@ -275,6 +280,8 @@ class Transformer:
         except Exception as exc:  # saving is an optimisation: the run goes on without it
             log.info("could not save the dbt manifest (%s)", exc)
             temporary.unlink(missing_ok=True)
+            return
+        _share(path, fingerprint)
 
     def _common_args(self) -> list[str]:
         return [
@@ -314,6 +321,78 @@ class Transformer:
             with contextlib.suppress(FileNotFoundError):
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()
+
+
+def shared_manifest_path(fingerprint: str) -> Path | None:
+    """Where the user's cache keeps the manifest saved under `fingerprint` (None: no cache folder known)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        base = Path(configured)
+    elif os.environ.get("XDG_CACHE_HOME"):
+        base = Path(os.environ["XDG_CACHE_HOME"]) / "userpipe"
+    else:
+        try:
+            base = Path.home() / ".cache" / "userpipe"
+        except RuntimeError:  # no home folder to be found
+            return None
+    return base.expanduser() / SHARED_MANIFESTS / fingerprint
+
+
+def _read_manifest(path: Path, fingerprint: str) -> Any:
+    """The manifest in `path` when it was saved under `fingerprint` (by _save_manifest), else None."""
+    try:
+        with path.open("rb") as saved:
+            if saved.readline().decode().strip() != fingerprint:
+                return None
+            fields = pickle.load(saved)  # written by _save_manifest, in our home or our own cache folder
+        from dbt.contracts.graph.manifest import Manifest
+
+        manifest = Manifest(**fields)
+        manifest.build_flat_graph()
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a truncated or foreign file: parse instead
+        log.info("saved dbt manifest %s not usable (%s): parsing", path, exc)
+        return None
+    return manifest
+
+
+def _is_own_file(path: Path) -> bool:
+    """True when `path` and its folder belong to this user and nobody else may write them (a pickle runs code
+    when loaded: only our own files are read)."""
+    try:
+        for stat in (path.stat(), path.parent.stat()):
+            if stat.st_uid != os.getuid() or stat.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _share(saved: Path, fingerprint: str) -> None:
+    """Copy the manifest saved in a home to the user's cache under its key; keep the newest few keys there."""
+    shared = shared_manifest_path(fingerprint)
+    if shared is None:
+        return
+    try:
+        shared.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _copy_whole(saved, shared)
+        kept = sorted(shared.parent.iterdir(), key=lambda path: path.stat().st_mtime, reverse=True)
+        for old in kept[SHARED_MANIFESTS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:  # the cache is an optimisation too
+        log.info("could not keep the dbt manifest in %s (%s)", shared.parent, exc)
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """Copy `source` to `target` whole or not at all (a temporary file, then renamed)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _source_files(project_dir: Path) -> list[Path]:

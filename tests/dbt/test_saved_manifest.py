@@ -14,7 +14,13 @@ import pytest
 from ingestion.pipeline import ingest
 from randomuser_api import LocalApi
 from userpipe import warehouse
-from userpipe.transform import PROJECT_DIR, Transformer
+from userpipe.transform import (
+    CACHE_ENV,
+    PROJECT_DIR,
+    SHARED_MANIFESTS_KEPT,
+    Transformer,
+    shared_manifest_path,
+)
 
 FRESH_PROCESS = """
 import sys
@@ -42,7 +48,8 @@ def fresh(project: Path, state: Path) -> Transformer:
 
 
 def test_a_fresh_process_loads_the_saved_manifest_and_a_changed_file_is_parsed_again(
-        project: Path, dbt_database: str, tmp_path: Path) -> None:
+        project: Path, dbt_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     state = tmp_path / "dbt-state"
     first = fresh(project, state)
     assert first.manifest_source == "parsed" and first.saved_manifest_path.is_file()
@@ -71,15 +78,60 @@ def test_a_fresh_process_loads_the_saved_manifest_and_a_changed_file_is_parsed_a
     assert changed.manifest_source == "parsed"
     assert "select 2" in changed._manifest.nodes["model.userpipe.probe_model"].raw_code
 
-    model.unlink()  # removed: parsed again, and gone from the manifest
+    model.unlink()  # removed: the project is as at first, so the user's cache has its manifest, without the model
     removed = fresh(project, state)
-    assert removed.manifest_source == "parsed" and set(removed._manifest.nodes) == nodes
+    assert removed.manifest_source == "cached" and set(removed._manifest.nodes) == nodes
 
 
-def test_a_truncated_saved_manifest_is_parsed_over(project: Path, tmp_path: Path) -> None:
+def test_a_truncated_saved_manifest_is_parsed_over(project: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     state = tmp_path / "dbt-state"
     saved = fresh(project, state).saved_manifest_path
-    saved.write_bytes(saved.read_bytes()[:2000])  # the right key, a broken body
+    whole = saved.read_bytes()
+    saved.write_bytes(whole[:2000])  # the right key, a broken body: the user's cache still has it whole
+    again = fresh(project, state)
+    assert again.manifest_source == "cached" and saved.read_bytes() == whole
+    saved.write_bytes(whole[:2000])
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "empty-cache"))  # and none in the cache: parsed
     again = fresh(project, state)
     assert again.manifest_source == "parsed" and len(again._manifest.nodes) > 10
     assert fresh(project, state).manifest_source == "saved"
+
+
+def test_a_fresh_home_loads_the_manifest_another_home_parsed_from_the_users_cache(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    first = fresh(project, tmp_path / "home-a" / "dbt")
+    assert first.manifest_source == "parsed"
+    second = fresh(project, tmp_path / "home-b" / "dbt")
+    assert second.manifest_source == "cached" and second.saved_manifest_path.is_file()
+    assert set(second._manifest.nodes) == set(first._manifest.nodes)
+    assert fresh(project, tmp_path / "home-b" / "dbt").manifest_source == "saved"  # copied into that home
+    # what a cached manifest builds is what the parsed one builds
+    assert sorted(n.unique_id for n in second.build().nodes) == sorted(n.unique_id for n in first.build().nodes)
+
+
+def test_a_cached_manifest_others_may_write_is_not_loaded(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    first = fresh(project, tmp_path / "home-a" / "dbt")
+    cached = shared_manifest_path(first._project_fingerprint())
+    assert cached is not None and cached.is_file()
+    cached.chmod(0o666)  # a pickle runs code when loaded: a file anyone may write is never read
+    assert fresh(project, tmp_path / "home-b" / "dbt").manifest_source == "parsed"
+
+
+def test_the_users_cache_keeps_only_the_newest_manifests(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "dbt_manifests"
+    folder.mkdir(parents=True)
+    for number in range(SHARED_MANIFESTS_KEPT + 2):  # older keys, e.g. of earlier project versions
+        old = folder / f"old-{number}"
+        old.write_text("old\n")
+        os.utime(old, (1_000_000 + number, 1_000_000 + number))
+    first = fresh(project, tmp_path / "home-a" / "dbt")
+    kept = sorted(path.name for path in folder.iterdir())
+    assert len(kept) == SHARED_MANIFESTS_KEPT and first._project_fingerprint() in kept
+    assert "old-0" not in kept and f"old-{SHARED_MANIFESTS_KEPT + 1}" in kept
