@@ -243,8 +243,8 @@ def test_a_chunked_backlog_is_quarantined_as_a_full_refresh_quarantines_it(datab
     with psycopg.connect(url) as conn:
         conn.execute("set enable_seqscan = off")  # tiny tables: show which index the held-row probe reads
         plan = "\n".join(str(row[0]) for row in conn.execute(f"explain {compiled.read_text()}"))
-    assert re.search(r"Index.* using (incoming_users_pkey|idx_incoming_users_created_at_user_id) on incoming_users held",
-                     plan), plan
+    probe = r"Index.* using (incoming_users_pkey|idx_incoming_users_created_at_user_id) on incoming_users held"
+    assert re.search(probe, plan), plan
     quarantined, held = query(url, QUARANTINE_ROWS), query(url, HELD_ROWS)
 
     plain_dbt_build(tmp_path, url, "--full-refresh", "--vars", "{backlog_chunk_rows: 100}")
