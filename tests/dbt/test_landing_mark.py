@@ -5,6 +5,7 @@ chunks by one plain `dbt build`, and builds with nothing new change nothing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -210,6 +211,47 @@ def test_a_backlog_is_built_in_chunks_by_one_plain_dbt_build(database_url: str, 
     assert scalar(url, "select count(*) from staging.landing_chunks") == 4  # 370 rows from the start
     assert_marts_add_up(url, 370)
     assert scalar(url, "select count(distinct user_id) from public.incoming_users") == 370
+
+
+QUARANTINE_ROWS = "select user_id, rule, detail, _dlt_load_id, landed_at from ops.quarantined_users order by 1, 2"
+HELD_ROWS = "select * from public.incoming_users order by user_id"
+
+
+def test_a_chunked_backlog_is_quarantined_as_a_full_refresh_quarantines_it(database_url: str, transformer: Transformer,
+                                                                          local_api: LocalApi, tmp_path: Path) -> None:
+    """A backlog of clean and rule-breaking users, chunks of 100: ops.quarantined_users evaluates the rules only
+    on the raw rows incoming_users does not hold (a primary-key probe each), and lists what a full refresh
+    of both, which evaluates every row, lists; incoming_users holds the same rows too."""
+    url = database_url
+    ingest(20, seed="quarantine-first", api_url=local_api.url, database_url=url)
+    transformer.build()
+    broken = {
+        "gender_invalid": raw_rows.user({"gender": "robot"}),
+        "location_missing": raw_rows.user(drop=("location",)),
+        "date_of_birth_not_date": raw_rows.user({"dob.date": "soon"}),
+        "picture_not_url": raw_rows.user({"picture.large": "ftp://example.com/1.jpg"}),
+    }
+    ids = raw_rows.land(url, [raw_rows.user() for _ in range(120)] + list(broken.values()))
+    ingest(150, seed="quarantine-backlog", api_url=local_api.url, database_url=url)
+
+    plain_dbt_build(tmp_path, url, "--vars", "{backlog_chunk_rows: 100}")
+
+    assert scalar(url, "select count(*) from staging.landing_chunks") == 3
+    assert query(url, "select user_id, rule from ops.quarantined_users order by rule") == sorted(
+        zip(ids[120:], broken, strict=True), key=lambda pair: pair[1])
+    assert_marts_add_up(url, 20 + 120 + 150)
+    compiled = tmp_path / "plain-dbt" / "compiled" / "userpipe" / "models" / "quarantine" / "quarantined_users.sql"
+    with psycopg.connect(url) as conn:
+        conn.execute("set enable_seqscan = off")  # tiny tables: show which index the held-row probe reads
+        plan = "\n".join(str(row[0]) for row in conn.execute(f"explain {compiled.read_text()}"))
+    probe = r"Index.* using (incoming_users_pkey|idx_incoming_users_created_at_user_id) on incoming_users held"
+    assert re.search(probe, plan), plan
+    quarantined, held = query(url, QUARANTINE_ROWS), query(url, HELD_ROWS)
+
+    plain_dbt_build(tmp_path, url, "--full-refresh", "--vars", "{backlog_chunk_rows: 100}")
+
+    assert query(url, QUARANTINE_ROWS) == quarantined
+    assert [row[:-1] for row in query(url, HELD_ROWS)] == [row[:-1] for row in held]  # all but synced_at
 
 
 def test_builds_with_nothing_new_change_nothing(started: str, transformer: Transformer) -> None:

@@ -2,8 +2,8 @@
 -- incoming_users, the marts and the live views, with what the rule saw. They stay in raw.users.
 -- Incremental by the landing mark, after incoming_users: reads the raw rows incoming_users has passed since this
 -- model's own mark (staging.quarantine_marks, through raw.users' landing_seq index) but those of loads still
--- pending, plus the pending loads incoming_users has read since (staging.landing_read_loads); skips users already
--- quarantined (index probes) and evaluates the rules on the rest: per build, the cost of the batch.
+-- pending, plus the pending loads incoming_users has read since (staging.landing_read_loads); skips the users
+-- incoming_users holds and those already quarantined (index probes) and evaluates the rules on the rest only.
 -- depends_on: {{ ref('incoming_users') }}
 
 {{
@@ -48,15 +48,25 @@ read_late as (
 
 candidates as (
 
-    -- Only these have their rules evaluated; a user already quarantined is not listed again.
-    select user_id, payload, failed_rules, fetched_at, dlt_load_id
+    -- Only these have their rules evaluated; a user already quarantined is not listed again. Incremental: nor is
+    -- a raw row incoming_users holds. Its user_id is this raw row's uuid when shorter than 100 characters (longer
+    -- ones are cut to 100, so they are evaluated), and raw.users' uuid is unique: the held row is this one, which
+    -- passed the rules when it was built (a full refresh evaluates every row, as a changed rule needs). The probe
+    -- is a primary-key lookup per row (`offset 0` keeps it one: never a hash of all of incoming_users) instead of
+    -- the 25 rules. The rules are evaluated last, on what is left (not in the union's projection).
+    select user_id, payload, fetched_at, dlt_load_id
     from (
-        select * from passed
+        select user_id, payload, fetched_at, dlt_load_id from passed
         union all
-        select * from read_late
+        select user_id, payload, fetched_at, dlt_load_id from read_late
     ) as staged
     where user_id is not null
     {% if is_incremental() %}
+        and not exists (
+            select 1 from {{ ref('incoming_users') }} as held
+            where held.user_id = staged.user_id and length(staged.user_id) < 100
+            offset 0
+        )
         and not exists (
             select 1 from {{ this }} as quarantined
             where quarantined.user_id = staged.user_id
@@ -67,9 +77,10 @@ candidates as (
 
 broken as (
 
+    -- the rules of stg_randomuser__users.failed_rules (the same macro on the same raw JSON)
     select candidates.*, failed.rule
     from candidates
-    cross join lateral unnest(candidates.failed_rules) as failed(rule)
+    cross join lateral unnest({{ quarantine_failed_rules('candidates.payload') }}) as failed(rule)
 
 ),
 
