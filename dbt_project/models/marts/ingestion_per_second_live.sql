@@ -5,27 +5,4 @@
 
 {{ config(materialized='view') }}
 
-with
-
-per_second as (
-
-    select second, users_ingested from {{ ref('ingestion_per_second') }}
-    union all
-    select date_trunc('second', created_at) as second, count(*) as users_ingested
-    from {{ ref('int_incoming_users_pending') }}
-    group by 1
-
-),
-
-final as (
-
-    select
-        second,
-        sum(users_ingested) as users_ingested
-
-    from per_second
-    group by second
-
-)
-
-select * from final
+{{ ingestion_counts_per_live('second', ref('ingestion_per_second')) }}
