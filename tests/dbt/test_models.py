@@ -277,3 +277,53 @@ def test_source_freshness_passes_after_landing(cycles: Cycles, transformer: Tran
     [source] = [node for node in result.nodes if node.resource_type == "source"]
     assert (source.name, source.status) == ("users", "pass")
     assert source.message and source.message.startswith("newest row is")
+
+
+AGE_CASES = [  # dob.age as landed -> the age rules it breaks (pinned before the rule's regex became a numeric test)
+    (36, set()), (0, set()), (120, set()), (36.0, set()), (1e2, set()),
+    (-1, {"age_out_of_range"}), (121, {"age_out_of_range"}), (999999999, {"age_out_of_range"}),
+    (-999999999, {"age_out_of_range"}), (1000000000, {"age_not_integer"}), (-1000000000, {"age_not_integer"}),
+    (12345678901234567890, {"age_not_integer"}), (36.5, {"age_not_integer"}), (1e-30, {"age_not_integer"}),
+    ("36", {"age_not_integer"}), (" 36 ", {"age_not_integer"}), (None, {"age_not_integer"}),
+    (True, {"age_not_integer"}), ([36], {"age_not_integer"}),
+]
+
+
+def test_the_integer_rules_on_edge_values(cycles: Cycles) -> None:
+    # Last in the module: lands its own load, reads the staging view (no build) and removes the load again.
+    payloads = [raw_rows.user({"dob.age": age, "registered.age": age}) for age, _ in AGE_CASES]
+    ids = raw_rows.land(cycles.url, payloads)
+    try:
+        rules = dict(query(cycles.url, "select user_id, failed_rules from staging.stg_randomuser__users"
+                                       " where user_id = any(%s)", (ids,)))
+    finally:
+        with psycopg.connect(cycles.url) as conn:
+            load_ids = [r[0] for r in conn.execute(
+                "delete from raw.users where uuid = any(%s) returning _dlt_load_id", (ids,)).fetchall()]
+            conn.execute("delete from raw._dlt_loads where load_id = any(%s)", (list(set(load_ids)),))
+    for (age, expected), user_id in zip(AGE_CASES, ids, strict=True):
+        registered = {"registered_age_not_integer"} if "age_not_integer" in expected else set()
+        assert set(rules[user_id]) == expected | registered, age  # type: ignore[call-overload]
+
+
+URL_CASES = [  # picture.large as landed -> whether picture_not_url fires
+    ("https://randomuser.me/api/portraits/women/1.jpg", False), ("http://a", False), ("https://a/b c", True),
+    ("https://a//b", False), ("https:///a", True), ("https://", True), ("ftp://a/b", True), (" https://a", True),
+    ("https://a ", True), ("https://a\tb", True), ("https://a\u00a0b", True), ("HTTPS://a", True),
+    ("https://ä/ö", False), ("", True), (42, False), (None, False),
+]
+
+
+def test_the_url_rule_on_edge_values(cycles: Cycles) -> None:
+    # Last in the module with the integer rules' test: its own load, read through the staging view, removed again.
+    ids = raw_rows.land(cycles.url, [raw_rows.user({"picture.large": value}) for value, _ in URL_CASES])
+    try:
+        rules = dict(query(cycles.url, "select user_id, failed_rules from staging.stg_randomuser__users"
+                                       " where user_id = any(%s)", (ids,)))
+    finally:
+        with psycopg.connect(cycles.url) as conn:
+            load_ids = [r[0] for r in conn.execute(
+                "delete from raw.users where uuid = any(%s) returning _dlt_load_id", (ids,)).fetchall()]
+            conn.execute("delete from raw._dlt_loads where load_id = any(%s)", (list(set(load_ids)),))
+    for (value, fires), user_id in zip(URL_CASES, ids, strict=True):
+        assert ("picture_not_url" in rules[user_id]) == fires, value  # type: ignore[operator]
