@@ -28,7 +28,13 @@ install: $(STAMP) ## Create .venv and install userpipe with its dependencies
 run: install ## Start embedded PostgreSQL + the local API and run the pipeline every minute (live view)
 	$(BIN)/userpipe run
 
-test: install lint typecheck pytest ## ruff, mypy and the whole test suite (real PostgreSQL, real HTTP)
+test: install lint chromium ## ruff, mypy and the whole test suite (real PostgreSQL, real HTTP); mypy runs beside pytest
+	@tmp=$$(mktemp -d); \
+	$(BIN)/mypy > $$tmp/mypy.log 2>&1 & mypy=$$!; \
+	$(MAKE) --no-print-directory pytest; tests=$$?; \
+	wait $$mypy; mypy_rc=$$?; \
+	echo "==> mypy (run beside the tests):"; cat $$tmp/mypy.log; rm -rf $$tmp; \
+	test $$tests -eq 0 -a $$mypy_rc -eq 0
 
 lint: install ## ruff
 	$(BIN)/ruff check .

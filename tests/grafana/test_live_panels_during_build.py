@@ -163,10 +163,15 @@ def test_users_per_second_counts_built_and_pending_users_per_second(built: tuple
     the mart, plus users landed after the build), and the panel shows those of its last 5 minutes."""
     url, transformer = built
     now = datetime.now(UTC).replace(microsecond=0)
-    land(url, [user() for _ in range(4)], fetched_at=now - timedelta(seconds=20))
+    with psycopg.connect(url) as conn:  # the module's earlier users landed in real time: seconds of their own
+        occupied = {second for (second,) in conn.execute(
+            "select distinct date_trunc('second', created_at) from marts.incoming_users_live")}
+    first, later = [second for second in (now - timedelta(seconds=ago) for ago in range(240, 20, -1))
+                    if second.replace(tzinfo=None) not in occupied][:2]
+    land(url, [user() for _ in range(4)], fetched_at=first)
     assert transformer.build().success
-    land(url, [user() for _ in range(5)], fetched_at=now - timedelta(seconds=20))  # pending, same second
-    land(url, [user() for _ in range(2)], fetched_at=now - timedelta(seconds=10, milliseconds=500))
+    land(url, [user() for _ in range(5)], fetched_at=first)  # pending, same second
+    land(url, [user() for _ in range(2)], fetched_at=later + timedelta(milliseconds=500))
     land(url, [user() for _ in range(3)], fetched_at=now - timedelta(minutes=10))  # outside the 5 minutes
     with psycopg.connect(url) as conn:
         expected = conn.execute("select date_trunc('second', created_at), count(*) from marts.incoming_users_live"
@@ -175,8 +180,8 @@ def test_users_per_second_counts_built_and_pending_users_per_second(built: tuple
                             " order by 1").fetchall()
     assert live == expected
     by_second: dict[Any, Any] = dict(live)
-    assert by_second[(now - timedelta(seconds=20)).replace(tzinfo=None)] == 9
-    assert by_second[(now - timedelta(seconds=11)).replace(tzinfo=None)] == 2
+    assert by_second[first.replace(tzinfo=None)] == 9
+    assert by_second[later.replace(tzinfo=None)] == 2
     (sql,) = [sql for title, sql in live_queries() if title == "Users per Second (last 5 minutes)"]
     with reader(url) as conn:
         shown = conn.execute(sql.encode()).fetchall()
