@@ -23,7 +23,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion import logs, recovery
-from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser import settings
 from ingestion.randomuser.fetching import TimeLimit, remove_orphan_page_folders
 from ingestion.randomuser.helpers import (
     IngestError,
@@ -35,6 +35,7 @@ from ingestion.randomuser.helpers import (
     plan_batch,
 )
 from ingestion.randomuser.limits import Limits
+from ingestion.randomuser.source import randomuser_source
 from userpipe import warehouse
 from userpipe.errors import UserpipeError
 

@@ -113,3 +113,13 @@ def test_readme_command_table_names_every_option(path: str) -> None:
     assert rows, f"README's command table has no row for {path}"
     missing = [option for option in options if not any(re.search(rf"{option}(?![\w-])", row) for row in rows)]
     assert not missing, f"README's row for {path} misses {missing}"
+
+
+def test_a_bad_run_option_is_answered_before_dlt_or_dbt_is_imported() -> None:
+    """`userpipe run` checks its options with the light modules only (ingestion.randomuser imports nothing)."""
+    probe = ("import sys\nfrom userpipe import cli\nsys.argv = ['userpipe', 'run', '--once', '--nat', 'US,,GB']\n"
+             "try:\n    cli.app()\nexcept SystemExit as done:\n"
+             "    print(done.code, sorted({'dlt', 'dbt'} & {name.split('.')[0] for name in sys.modules}))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert "has an empty code" in done.stderr
+    assert done.stdout.split("\n")[-2] == "1 []", done.stdout

@@ -12,9 +12,10 @@ import pytest
 
 from ingestion.pipeline import DLT_CONFIG, ingest
 from ingestion.pipeline import _pipeline as pipeline_for
-from ingestion.randomuser import randomuser_source, settings
+from ingestion.randomuser import settings
 from ingestion.randomuser.fetching import TimeLimitReached
 from ingestion.randomuser.helpers import BatchPlan, IngestError
+from ingestion.randomuser.source import randomuser_source
 from randomuser_api import Fault, FaultPlan, LocalApi
 from tests.fixtures.api import FaultyApiFactory
 from tests.ingestion.conftest import Answer, FakeApi, good_page, query, raw_snapshot, scalar
