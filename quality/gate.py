@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quality import batch as batches
 from quality import results
+from quality.gx_worker import kill_pool
 from quality.quarantine import quarantine_results
 from quality.results import BATCH, ERROR, FAIL, PASS, TABLE, CheckResult
 from quality.scope import WHOLE_TABLE_SELECTOR, WHOLE_TABLE_TAG
@@ -324,9 +325,7 @@ class _DbtTests:
         """Kill the child running the dbt tests, if any (their results will not be collected)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            for process in list(pool._processes.values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+            kill_pool(pool)
 
 
 def _dbt_results(transformer: DbtTester | None, url: str, selection: _Selection) -> list[CheckResult]:

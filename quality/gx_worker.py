@@ -7,9 +7,9 @@ across cycles, as the caller's own process did. `validate` answers with a check'
 ran; the worker writes that check's data docs pages after answering (the index lists the last 100 runs: 1-2 s
 with 50-100 listed at load 5-8), while the cycle goes on, and the next check waits for them. It ignores
 SIGINT (the caller decides when to stop), is killed by `close()` once the last docs are written (at most
-DOCS_WAIT_SECONDS; a warm-up still importing GX must not hold up the caller's exit), exits within a second once
-its caller is gone (a watchdog thread: PR_SET_PDEATHSIG would fire when the *thread* that started it ends), and
-a worker that died is replaced at the next check.
+DOCS_WAIT_SECONDS; a warm-up still importing GX must not hold up the caller's exit; `close()` returns once the
+pool's threads have ended), exits within a second once its caller is gone (a watchdog thread: PR_SET_PDEATHSIG
+would fire when the *thread* that started it ends), and a worker that died is replaced at the next check.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class GxWorker:
 
     def close(self) -> None:
         """Let the worker finish the data docs it is writing (at most DOCS_WAIT_SECONDS), then kill it (it holds
-        nothing else that is not written yet) and let its pool wind down."""
+        nothing else that is not written yet) and wait for its pool's threads to end."""
         try:
             if self._docs is not None and not self.wait_for_docs():
                 log.warning("the GX data docs took over %s s: stopped before they were written", DOCS_WAIT_SECONDS)
@@ -106,9 +106,17 @@ class GxWorker:
     def _close(self) -> None:
         pool, self._pool, self._warm_up, self._docs = self._pool, None, None, None
         if pool is not None:
-            for process in list(pool._processes.values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+            kill_pool(pool)
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill `pool`'s processes and return once its manager thread has ended (quick: the processes are dead).
+    Left running into interpreter exit, that thread races concurrent.futures' exit hook over its wakeup pipe
+    (unlocked in CPython 3.11, python/cpython#125451): a `userpipe run --once` that failed while GX was still
+    warming up printed `OSError: [Errno 9] Bad file descriptor` after its error line."""
+    for process in list(pool._processes.values()):
+        process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _prepare(parent: int) -> None:

@@ -104,7 +104,7 @@ def test_a_hanging_api_fails_the_cycle_at_its_time_limit_and_lands_nothing(
     assert time.monotonic() - started < 90  # without the limit the ingest alone takes ~84 s
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
-    assert "failed: ingest failed: the batch's time limit of 2 s passed while fetching " in last_line, last_line
+    assert "failed: ingest failed: the batch's time limit of 2 s passed while fetching " in last_line, result.stderr
     assert scalar(database_url, "select status from ops.pipeline_runs") == "failed"
     assert scalar(database_url, "select ingest_seconds from ops.pipeline_runs") < 2 + 5 + 20  # type: ignore
     assert scalar(database_url, "select to_regclass('raw.users')") is None

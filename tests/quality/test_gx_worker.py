@@ -125,3 +125,18 @@ def test_the_worker_dies_with_its_caller(module_warehouse: Warehouse) -> None:
         caller.kill()
         caller.wait(timeout=60)
     assert gone(pid)
+
+
+def test_nothing_of_the_worker_outlives_close_even_during_its_warm_up(tmp_path: Path) -> None:
+    """A cycle can fail (and its runner exit) while GX is still being imported. The pool's manager thread must
+    be gone by then: left running into interpreter exit it races `concurrent.futures`' exit hook, which printed
+    `OSError: [Errno 9] Bad file descriptor` after a failed `userpipe run --once` (CPython 3.11)."""
+    worker = GxWorker(tmp_path / "gx_docs")
+    worker.start()
+    assert worker._pool is not None
+    pid = worker_pid(worker)
+    manager = worker._pool._executor_manager_thread
+    assert manager is not None and manager.is_alive()
+    worker.close()
+    assert not manager.is_alive()
+    assert gone(pid, timeout=10)
