@@ -42,13 +42,17 @@ lint: install ## ruff
 typecheck: install ## mypy
 	$(BIN)/mypy
 
-pytest: install chromium ## pytest only (the fault suite, which mostly waits on locks and processes, beside the rest)
+# pytest runs as two sessions, one per core: the fault suite (which mostly waits on locks and processes) and
+# the orchestration tests in one, the rest in the other, so both end about together
+BESIDE := tests/faults tests/orchestration
+
+pytest: install chromium ## pytest only, as two sessions side by side (BESIDE, then the rest)
 	@tmp=$$(mktemp -d); \
-	$(BIN)/pytest tests/faults --basetemp=$$tmp/faults -p no:cacheprovider $(PYTEST_ARGS) > $$tmp/faults.log 2>&1 & faults=$$!; \
-	$(BIN)/pytest --ignore=tests/faults --basetemp=$$tmp/rest $(PYTEST_ARGS); rest=$$?; \
-	wait $$faults; faults_rc=$$?; \
-	echo "==> tests/faults (run beside the rest):"; cat $$tmp/faults.log; rm -rf $$tmp; \
-	test $$rest -eq 0 -a $$faults_rc -eq 0
+	$(BIN)/pytest $(BESIDE) --basetemp=$$tmp/beside -p no:cacheprovider $(PYTEST_ARGS) > $$tmp/beside.log 2>&1 & beside=$$!; \
+	$(BIN)/pytest $(addprefix --ignore=,$(BESIDE)) --basetemp=$$tmp/rest $(PYTEST_ARGS); rest=$$?; \
+	wait $$beside; beside_rc=$$?; \
+	echo "==> $(BESIDE) (run beside the rest):"; cat $$tmp/beside.log; rm -rf $$tmp; \
+	test $$rest -eq 0 -a $$beside_rc -eq 0
 
 chromium: ## Debian's chromium for the dashboard's browser tests (apt-get install when missing)
 	@if [ -x $(CHROMIUM) ]; then echo "chromium: using $(CHROMIUM)"; else \
