@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from randomuser_api.faults import FaultPlan
 from randomuser_api.server import LocalApi
 from tests.dashboard.conftest import Warehouse
 from userpipe.dashboard import DashboardError, RunningDashboard, definition, reader
@@ -178,12 +179,28 @@ def test_the_command_serves_the_page_until_interrupted(database_url: str) -> Non
         process.wait(timeout=30)
 
 
-def test_run_serves_the_dashboard_and_prints_its_url(database_url: str, local_api: LocalApi) -> None:
-    result = subprocess.run([USERPIPE, "run", "--once", "--plain", "--api-url", local_api.url], capture_output=True,
-                            text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("dashboard: http://127.0.0.1:"), result.stdout
-    skipped = subprocess.run([USERPIPE, "run", "--once", "--plain", "--no-dashboard", "--api-url", local_api.url],
-                             capture_output=True, text=True, timeout=300, check=False)
-    assert skipped.returncode == 0, skipped.stderr
+def test_run_serves_the_dashboard_while_its_cycle_runs_and_prints_its_url(
+        database_url: str, faulty_api: Callable[..., LocalApi]) -> None:
+    """The page answers while the cycle is still fetching (a slow API, past the cycle's time limit), and goes with
+    the runner; --no-dashboard starts none."""
+    api = faulty_api(FaultPlan.of("slow", times=-1, delay=60))
+    run = subprocess.Popen([USERPIPE, "run", "--once", "--plain", "--api-url", api.url, "--time-limit", "8"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout is not None
+        first = run.stdout.readline()
+        assert first.startswith("dashboard: http://127.0.0.1:"), first
+        url = first.removeprefix("dashboard: ").strip()
+        status, document = get(url + "api/dashboard")
+        assert status == 200 and document["uid"] == definition.load().document["uid"]
+        _, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 1 and "time limit of 8 s passed" in err, err
+    with pytest.raises(OSError):
+        urlopen(url, timeout=5)  # stopped with the runner
+
+    skipped = subprocess.run([USERPIPE, "run", "--once", "--plain", "--no-dashboard", "--api-url", api.url,
+                              "--time-limit", "1"], capture_output=True, text=True, timeout=120, check=False)
+    assert skipped.returncode == 1 and "time limit of 1 s passed" in skipped.stderr, skipped.stderr
     assert "dashboard" not in skipped.stdout

@@ -189,41 +189,18 @@ def test_a_load_completed_after_the_mark_passed_its_rows_is_built_by_the_next_bu
     assert scalar(url, "select count(*) from raw.users where landing_seq is null") == 0
 
 
-def test_a_backlog_is_built_in_chunks_by_one_plain_dbt_build(database_url: str, transformer: Transformer,
-                                                              local_api: LocalApi, tmp_path: Path) -> None:
-    """350 users, chunks of 100: one `dbt build` builds 4 chunks, each user once, all with the build's synced_at,
-    and the marts add them up; a full refresh in chunks gives the same."""
-    url = database_url
-    ingest(20, seed="mark-first", api_url=local_api.url, database_url=url)
-    transformer.build()
-    ingest(350, seed="mark-backlog", api_url=local_api.url, database_url=url)
-
-    plain_dbt_build(tmp_path, url, "--vars", "{backlog_chunk_rows: 100}")
-
-    assert query(url, "select chunk, high - low <= 100 from staging.landing_chunks order by chunk") == [
-        (1, True), (2, True), (3, True), (4, True)]
-    assert_marts_add_up(url, 370)
-    assert scalar(url, "select count(distinct synced_at) from public.incoming_users i join raw.users r"
-                       " on r.uuid = i.user_id where r.request_seed = 'mark-backlog'") == 1
-
-    plain_dbt_build(tmp_path, url, "--full-refresh", "--vars", "{backlog_chunk_rows: 100}")
-
-    assert scalar(url, "select count(*) from staging.landing_chunks") == 4  # 370 rows from the start
-    assert_marts_add_up(url, 370)
-    assert scalar(url, "select count(distinct user_id) from public.incoming_users") == 370
-
-
 QUARANTINE_ROWS = "select user_id, rule, detail, _dlt_load_id, landed_at from ops.quarantined_users order by 1, 2"
 HELD_ROWS = "select * from public.incoming_users order by user_id"
 
 
-def test_a_chunked_backlog_is_quarantined_as_a_full_refresh_quarantines_it(database_url: str, transformer: Transformer,
-                                                                          local_api: LocalApi, tmp_path: Path) -> None:
-    """A backlog of clean and rule-breaking users, chunks of 100: ops.quarantined_users evaluates the rules only
-    on the raw rows incoming_users does not hold (a primary-key probe each), and lists what a full refresh
-    of both, which evaluates every row, lists; incoming_users holds the same rows too."""
+def test_a_backlog_is_built_and_quarantined_in_chunks_by_one_plain_dbt_build_as_a_full_refresh_builds_it(
+        database_url: str, transformer: Transformer, local_api: LocalApi, tmp_path: Path) -> None:
+    """A backlog of 470 clean and 4 rule-breaking users, chunks of 100: one `dbt build` builds 5 chunks, each user
+    once, all of a load with the build's synced_at, and the marts add them up; ops.quarantined_users evaluates the
+    rules only on the raw rows incoming_users does not hold (a primary-key probe each). A full refresh in chunks,
+    which evaluates every row, holds and quarantines the same rows."""
     url = database_url
-    ingest(20, seed="quarantine-first", api_url=local_api.url, database_url=url)
+    ingest(20, seed="mark-first", api_url=local_api.url, database_url=url)
     transformer.build()
     broken = {
         "gender_invalid": raw_rows.user({"gender": "robot"}),
@@ -232,14 +209,17 @@ def test_a_chunked_backlog_is_quarantined_as_a_full_refresh_quarantines_it(datab
         "picture_not_url": raw_rows.user({"picture.large": "ftp://example.com/1.jpg"}),
     }
     ids = raw_rows.land(url, [raw_rows.user() for _ in range(120)] + list(broken.values()))
-    ingest(150, seed="quarantine-backlog", api_url=local_api.url, database_url=url)
+    ingest(350, seed="mark-backlog", api_url=local_api.url, database_url=url)
 
     plain_dbt_build(tmp_path, url, "--vars", "{backlog_chunk_rows: 100}")
 
-    assert scalar(url, "select count(*) from staging.landing_chunks") == 3
+    assert query(url, "select chunk, high - low <= 100 from staging.landing_chunks order by chunk") == [
+        (1, True), (2, True), (3, True), (4, True), (5, True)]  # 474 rows
     assert query(url, "select user_id, rule from ops.quarantined_users order by rule") == sorted(
         zip(ids[120:], broken, strict=True), key=lambda pair: pair[1])
-    assert_marts_add_up(url, 20 + 120 + 150)
+    assert_marts_add_up(url, 20 + 120 + 350)
+    assert scalar(url, "select count(distinct synced_at) from public.incoming_users i join raw.users r"
+                       " on r.uuid = i.user_id where r.request_seed = 'mark-backlog'") == 1
     compiled = tmp_path / "plain-dbt" / "compiled" / "userpipe" / "models" / "quarantine" / "quarantined_users.sql"
     with psycopg.connect(url) as conn:
         conn.execute("set enable_seqscan = off")  # tiny tables: show which index the held-row probe reads
@@ -250,6 +230,8 @@ def test_a_chunked_backlog_is_quarantined_as_a_full_refresh_quarantines_it(datab
 
     plain_dbt_build(tmp_path, url, "--full-refresh", "--vars", "{backlog_chunk_rows: 100}")
 
+    assert scalar(url, "select count(*) from staging.landing_chunks") == 5  # 494 rows from the start
+    assert_marts_add_up(url, 490)
     assert query(url, QUARANTINE_ROWS) == quarantined
     assert [row[:-1] for row in query(url, HELD_ROWS)] == [row[:-1] for row in held]  # all but synced_at
 
