@@ -34,9 +34,11 @@ FETCHED_AT_MARGIN = "1 hour"
 
 
 @contextlib.contextmanager
-def working_dir_lock(pipelines_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def working_dir_lock(pipelines_dir: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the batch lock of dlt's working dir (one batch at a time per USERPIPE_HOME; freed by the kernel
-    when the process dies); IngestError if another batch holds it for longer than `wait` seconds."""
+    when the process dies); IngestError if another batch holds it for longer than `wait` seconds (default
+    LOCK_WAIT_SECONDS, read at the call)."""
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
     try:
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         handle = (pipelines_dir / LOCK_FILE).open("a")

@@ -15,7 +15,7 @@ from tests.faults.conftest import INCOMPLETE_ROWS, rows, start_userpipe, userpip
 from userpipe import warehouse
 
 HOLD_KEY = 731_013  # the advisory lock the test holds to stop the load before its second file
-BATCH = 50_000  # two load files of 25,000 rows (settings.LOAD_FILES)
+BATCH = 10_000  # two pages, so two load files of 5,000 rows (settings.LOAD_FILES)
 ONE_AT_A_TIME = {"LOAD__WORKERS": "1"}  # dlt loads the two files one after the other
 HOLD_SQL = f"""
 create function public.hold_second_copy() returns trigger language plpgsql as $$
