@@ -42,9 +42,9 @@ lint: install ## ruff
 typecheck: install ## mypy
 	$(BIN)/mypy
 
-# pytest runs as two sessions, one per core: the fault suite (which mostly waits on locks and processes) and
-# the orchestration tests in one, the rest in the other, so both end about together
-BESIDE := tests/faults tests/orchestration
+# pytest runs as two sessions, one per core, so both end about together: the fault suite, the orchestration,
+# stream and warehouse tests (real processes and servers) in one, the rest in the other
+BESIDE := tests/faults tests/orchestration tests/stream tests/warehouse
 
 pytest: install chromium ## pytest only, as two sessions side by side (BESIDE, then the rest)
 	@tmp=$$(mktemp -d); \
