@@ -232,6 +232,7 @@ def test_a_backlog_is_built_and_quarantined_in_chunks_by_one_plain_dbt_build_as_
 
     assert scalar(url, "select count(*) from staging.landing_chunks") == 5  # 494 rows from the start
     assert_marts_add_up(url, 490)
+    assert scalar(url, "select count(distinct user_id) from public.incoming_users") == 490
     assert query(url, QUARANTINE_ROWS) == quarantined
     assert [row[:-1] for row in query(url, HELD_ROWS)] == [row[:-1] for row in held]  # all but synced_at
 
